@@ -1,0 +1,1 @@
+"""tap-litmos: a Singer tap for SAP Litmos LMS."""

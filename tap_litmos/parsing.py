@@ -1,0 +1,363 @@
+"""Pure functions that turn Litmos wire values into Singer record values.
+
+Everything Litmos-specific about values lives here, so that JSON and XML pages go
+through one set of rules and yield identical records:
+
+- dates: the WCF rule (see `parse_datetime`), one canonical UTC output format;
+- integers, decimals and booleans, which XML delivers as text;
+- HTML entities, which Litmos leaves inside JSON strings;
+- nulls: JSON ``null``, XML ``i:nil="true"``; an empty date is also null.
+
+Nothing here does I/O, so every rule is unit-tested on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import typing as t
+from decimal import Decimal, InvalidOperation
+
+import msgspec
+from defusedxml import ElementTree as SafeElementTree
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+# WCF JSON dates: "/Date(1710088200000-0700)/" (the wire escapes the slashes as "\/",
+# which the JSON decoder has already undone).
+_WCF_DATE = re.compile(r"/Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/")
+# ISO 8601 as Litmos writes it: XML's zone-less .NET round-trip text with up to seven
+# fractional digits, or text with "Z" or an offset (+hh:mm or +hhmm).
+_ISO_DATE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r" ?(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
+# US text seen in a few Litmos resources: "12/31/2025 12:00:00 AM".
+_US_DATE = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))? ?([AaPp][Mm])?)?"
+)
+
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+_json_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+class LitmosValueError(ValueError):
+    """A value Litmos sent that the tap cannot convert to its schema type."""
+
+
+# ---------------------------------------------------------------------------
+# Dates
+
+
+def parse_datetime(value: object) -> dt.datetime | None:
+    """Return the UTC instant a Litmos date value stands for, or None.
+
+    Litmos is a .NET WCF service that keeps UTC wall-clock values with an unspecified
+    kind on US-Pacific servers (see shared/litmos-api.md, "Project decision"):
+
+    - JSON ``/Date(ms+hhmm)/``: ``ms`` is that wall clock read as Pacific time and the
+      suffix the Pacific offset, so the wall clock is ``UTC(ms) + offset``, and that
+      wall clock *is* the UTC instant;
+    - JSON ``/Date(ms)/`` without an offset is already UTC;
+    - XML text without a zone is the UTC wall clock; an explicit ``Z`` or offset is
+      honoured as written;
+    - an empty string (a date never set) is null.
+
+    Raises:
+        LitmosValueError: for text that is none of these.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not isinstance(value, str):
+        msg = f"not a date: {value!r}"
+        raise LitmosValueError(msg)
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        if match := _WCF_DATE.fullmatch(text):
+            return _from_wcf(match)
+        if match := _ISO_DATE.fullmatch(text):
+            return _from_iso(match)
+        if match := _US_DATE.fullmatch(text):
+            return _from_us(match)
+    except (ValueError, OverflowError) as exc:
+        msg = f"not a valid date: {value!r} ({exc})"
+        raise LitmosValueError(msg) from exc
+    msg = f"not a recognised Litmos date: {value!r}"
+    raise LitmosValueError(msg)
+
+
+def _from_wcf(match: re.Match[str]) -> dt.datetime:
+    millis, sign, hours, minutes = match.groups()
+    instant = _EPOCH + dt.timedelta(milliseconds=int(millis))
+    if sign is None:
+        return instant
+    offset = dt.timedelta(hours=int(hours), minutes=int(minutes))
+    return instant + offset if sign == "+" else instant - offset
+
+
+def _from_iso(match: re.Match[str]) -> dt.datetime:
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    # .NET writes up to 7 fractional digits; JSON dates carry milliseconds, so the
+    # canonical form keeps milliseconds and both formats agree.
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    value = dt.datetime(
+        int(year), int(month), int(day),
+        int(hour or 0), int(minute or 0), int(second or 0), micros,
+        tzinfo=UTC,
+    )  # fmt: skip
+    if zone and zone not in {"Z", "z"}:
+        digits = zone[1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+        value = value - offset if zone[0] == "+" else value + offset
+    return value
+
+
+def _from_us(match: re.Match[str]) -> dt.datetime:
+    month, day, year, hour, minute, second, meridiem = match.groups()
+    hours = int(hour or 0)
+    if meridiem:
+        hours = hours % 12 + (12 if meridiem.lower() == "pm" else 0)
+    return dt.datetime(
+        int(year), int(month), int(day), hours, int(minute or 0), int(second or 0), tzinfo=UTC
+    )
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """Render a datetime in the tap's one canonical form: ``2024-03-10T09:30:00.123Z``.
+
+    Fixed width and always UTC, so that comparing two values as strings (which the
+    SDK does for bookmarks) gives the same answer as comparing the instants.
+    """
+    value = value.astimezone(UTC) if value.tzinfo else value
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}."
+        f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def to_datetime_text(value: object) -> str | None:
+    """Convert any Litmos date value to the canonical UTC text, or None."""
+    parsed = parse_datetime(value)
+    return None if parsed is None else format_datetime(parsed)
+
+
+def format_since(value: dt.datetime) -> str:
+    """Render a ``since`` filter: ``YYYY-MM-DD HH:MM:SS``, UTC wall clock, seconds floored."""
+    value = value.astimezone(UTC) if value.tzinfo else value
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# ---------------------------------------------------------------------------
+# Other scalars
+
+
+def to_integer(value: object) -> int | None:
+    """Convert a Litmos integer (JSON number or XML text) to int; empty is null."""
+    if value is None or isinstance(value, int) and not isinstance(value, bool):
+        return value  # type: ignore[return-value]
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            value = _decimal_or_fail(text, "an integer")
+    if isinstance(value, (float, Decimal)) and value == int(value):
+        return int(value)
+    msg = f"not an integer: {value!r}"
+    raise LitmosValueError(msg)
+
+
+def to_decimal(value: object) -> Decimal | None:
+    """Convert a Litmos decimal (``50.0``, ``"0.00"``) to Decimal; empty is null."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        msg = f"not a number: {value!r}"
+        raise LitmosValueError(msg)
+    if isinstance(value, (int, float)):
+        return Decimal(str(value))
+    if isinstance(value, str):
+        text = value.strip()
+        return _decimal_or_fail(text, "a number") if text else None
+    msg = f"not a number: {value!r}"
+    raise LitmosValueError(msg)
+
+
+def _decimal_or_fail(text: str, what: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        msg = f"not {what}: {text!r}"
+        raise LitmosValueError(msg)
+    return number
+
+
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+
+
+def to_boolean(value: object) -> bool | None:
+    """Convert a Litmos boolean (JSON true/false or XML "true"/"false") to bool."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in {0, 1}:
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    msg = f"not a boolean: {value!r}"
+    raise LitmosValueError(msg)
+
+
+def to_text(value: object) -> str | None:
+    """Return a string value as it is (XML text is already decoded)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int, Decimal, float)):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    msg = f"not text: {value!r}"
+    raise LitmosValueError(msg)
+
+
+def to_unescaped_text(value: object) -> str | None:
+    """Return a JSON string with the HTML entities Litmos leaves in it decoded."""
+    if isinstance(value, str):
+        return html.unescape(value) if "&" in value else value
+    return to_text(value)
+
+
+# ---------------------------------------------------------------------------
+# Records
+
+Converter = t.Callable[[object], object]
+
+
+def _scalar_converter(prop: Mapping[str, t.Any], *, unescape_html: bool) -> Converter:
+    types = prop.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if "string" in types and prop.get("format") == "date-time":
+        return to_datetime_text
+    if "integer" in types:
+        return to_integer
+    if "number" in types:
+        return to_decimal
+    if "boolean" in types:
+        return to_boolean
+    if "array" in types:
+        items = record_converter(prop.get("items", {}), unescape_html=unescape_html)
+        return lambda rows: None if rows is None else [items(row) for row in rows]  # type: ignore[attr-defined]
+    if "object" in types:
+        return record_converter(prop, unescape_html=unescape_html)  # type: ignore[return-value]
+    return to_unescaped_text if unescape_html else to_text
+
+
+def record_converter(
+    schema: Mapping[str, t.Any], *, unescape_html: bool
+) -> Callable[[Mapping[str, object]], dict[str, object]]:
+    """Build the function that turns one raw Litmos row into a Singer record.
+
+    The converters are chosen once per schema, so the per-record work is one call
+    per field. The output has exactly the schema's properties, in schema order;
+    a property the row lacks is null.
+
+    Args:
+        schema: the stream's JSON schema (an object schema).
+        unescape_html: decode HTML entities in strings (JSON pages carry them).
+    """
+    fields = [
+        (name, _scalar_converter(prop, unescape_html=unescape_html))
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+    def convert(row: Mapping[str, object]) -> dict[str, object]:
+        if row is None:
+            return None  # type: ignore[return-value]
+        get = row.get
+        try:
+            return {name: conv(get(name)) for name, conv in fields}
+        except LitmosValueError:
+            for name, conv in fields:  # find the field to name it in the message
+                try:
+                    conv(get(name))
+                except LitmosValueError as exc:
+                    msg = f"field {name}: {exc}"
+                    raise LitmosValueError(msg) from exc
+            raise
+
+    return convert
+
+
+# ---------------------------------------------------------------------------
+# Wire formats
+
+
+class LitmosBodyError(ValueError):
+    """A response body that is not the JSON or XML list Litmos should have sent."""
+
+
+def json_rows(body: bytes) -> list[dict[str, object]]:
+    """Decode a JSON page: a bare array of objects (or ``{"Name": [...]}``, tolerated)."""
+    try:
+        data = _json_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        msg = f"invalid JSON ({exc})"
+        raise LitmosBodyError(msg) from exc
+    if isinstance(data, dict) and len(data) == 1:
+        (data,) = data.values()
+    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+        msg = "expected a JSON array of objects"
+        raise LitmosBodyError(msg)
+    return data
+
+
+def xml_rows(body: bytes) -> list[dict[str, object]]:
+    """Decode an XML page ``<Achievements><Achievement>...</Achievement></Achievements>``.
+
+    Each child element of the root is one row; its child elements are fields:
+    ``i:nil="true"`` (or ``nil="true"``) is null, an empty element is ``""``, and an
+    element with children is a nested collection (a list of rows). DTDs, entity
+    declarations and external references are refused (defusedxml).
+    """
+    try:
+        root = SafeElementTree.fromstring(body, forbid_dtd=True)
+    except Exception as exc:  # defusedxml raises ParseError or its own DefusedXmlException
+        msg = f"invalid XML ({type(exc).__name__}: {exc})"
+        raise LitmosBodyError(msg) from exc
+    return [_element_row(item) for item in root]
+
+
+def _element_row(element: t.Any) -> dict[str, object]:
+    return {_local_name(child.tag): _element_value(child) for child in element}
+
+
+def _element_value(element: t.Any) -> object:
+    if element.get(XSI_NIL) == "true" or element.get("nil") == "true":
+        return None
+    if len(element):
+        return [_element_row(child) for child in element]
+    return element.text or ""
+
+
+def _local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]

@@ -1,0 +1,73 @@
+"""Setting validation as a pure function (the CLI behaviour is tested in test_cli.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_litmos.settings import CONFIG_SCHEMA, REGION_URLS, base_url, find_problems
+
+GOOD = {"api_key": "k-123", "source": "acme", "start_date": "2024-01-01"}
+
+
+def test_a_good_config_has_no_problems() -> None:
+    assert find_problems(GOOD) == []
+    assert find_problems({"api_key": "k", "start_date": "2024-01-31T08:00:00Z"}) == []
+
+
+@pytest.mark.parametrize(
+    ("override", "setting"),
+    [
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": 5000}, "page_size"),
+        ({"page_size": "ten"}, "page_size"),
+        ({"start_date": "not-a-date"}, "start_date"),
+        ({"region": "xx"}, "region"),
+        ({"response_format": "csv"}, "response_format"),
+        ({"api_key": ""}, "api_key"),
+        ({"api_url": "ftp://example.com/v1.svc"}, "api_url"),
+        ({"api_url": "not a url"}, "api_url"),
+        ({"source": "x" * 51}, "source"),
+        ({"lookback_days": -1}, "lookback_days"),
+        ({"request_timeout": 0}, "request_timeout"),
+        ({"user_ids": "abc"}, "user_ids"),
+        ({"max_requests_per_minute": -5}, "max_requests_per_minute"),
+    ],
+)
+def test_each_bad_setting_gives_one_problem_naming_it(override: dict, setting: str) -> None:
+    problems = find_problems({**GOOD, **override})
+    assert len(problems) == 1
+    assert f"'{setting}'" in problems[0]
+
+
+def test_missing_api_key() -> None:
+    problems = find_problems({"source": "acme"})
+    assert problems == [
+        "Setting 'api_key': is required (the Litmos API key, sent as the apikey header)"
+    ]
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    problems = find_problems({"page_size": 0, "region": "xx", "start_date": "soon"})
+    assert sorted(p.split("'")[1] for p in problems) == [
+        "api_key", "page_size", "region", "start_date"
+    ]
+
+
+def test_the_api_key_is_never_echoed() -> None:
+    secret = "SECRET-KEY-VALUE"
+    for bad in ({"api_key": secret, "page_size": 0}, {"api_key": secret, "region": "zz"}):
+        assert all(secret not in p for p in find_problems(bad))
+
+
+def test_base_url_from_region_or_override() -> None:
+    assert base_url({"region": "eu"}) == "https://api.litmoseu.com/v1.svc"
+    assert base_url({}) == REGION_URLS["us"] == "https://api.litmos.com/v1.svc"
+    assert base_url({"region": "au"}) == "https://api.litmos.com.au/v1.svc"
+    assert base_url({"region": "au", "api_url": "http://127.0.0.1:9/v1.svc/"}) == (
+        "http://127.0.0.1:9/v1.svc"
+    )
+
+
+def test_schema_marks_the_key_secret_and_required() -> None:
+    assert CONFIG_SCHEMA["properties"]["api_key"]["secret"] is True
+    assert "api_key" in CONFIG_SCHEMA["required"]

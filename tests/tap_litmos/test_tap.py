@@ -1,0 +1,131 @@
+"""The command line, run as users run it: a subprocess against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import API_KEY
+
+if t.TYPE_CHECKING:
+    from litmos_sandbox import LitmosSandbox
+
+MODES = {"sync": [], "test": ["--test"], "discover": ["--discover"]}
+
+
+def tap_cli(
+    tmp_path: Path, config: dict, *args: str, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    return subprocess.run(
+        [sys.executable, "-m", "tap_litmos", "--config", str(config_file), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "| ERROR" in line]
+
+
+BAD_SETTINGS = [
+    ({"page_size": 0}, "page_size"),
+    ({"page_size": 5000}, "page_size"),
+    ({"start_date": "not-a-date"}, "start_date"),
+    ({"region": "xx"}, "region"),
+    ({"response_format": "csv"}, "response_format"),
+    ({"api_url": "ftp://example.com/v1.svc"}, "api_url"),
+    ({"api_key": None}, "api_key"),
+]
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize(("override", "setting"), BAD_SETTINGS)
+def test_bad_settings_are_refused_before_any_request(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict, override: dict, setting: str, mode: str
+) -> None:
+    bad = {k: v for k, v in {**config, **override}.items() if v is not None}
+    if setting == "api_url":
+        bad["api_url"] = override["api_url"]
+    result = tap_cli(tmp_path, bad, *MODES[mode])
+    assert result.returncode != 0
+    errors = error_lines(result.stderr)
+    assert any(f"'{setting}'" in line for line in errors), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert API_KEY not in result.stderr + result.stdout
+    assert sandbox.requests == []
+    assert '"type":"RECORD"' not in result.stdout.replace(" ", "")
+
+
+def test_every_problem_is_reported_on_its_own_line(tmp_path: Path, config: dict) -> None:
+    bad = {**config, "page_size": 0, "region": "xx", "start_date": "soon"}
+    result = tap_cli(tmp_path, bad)
+    problems = [line for line in error_lines(result.stderr) if "Setting '" in line]
+    assert len(problems) == 3
+    assert result.returncode == 1
+
+
+def test_a_rejected_key_fails_in_one_line_without_echoing_it(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
+    wrong = "wrong-key-77c1"
+    result = tap_cli(tmp_path, {**config, "api_key": wrong})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert any("HTTP 401" in line for line in error_lines(result.stderr)), result.stderr
+    assert wrong not in result.stderr + result.stdout
+    assert [r["status"] for r in sandbox.requests] == [401]  # a 401 is not retried
+
+
+def test_a_server_that_cannot_be_reached_fails_in_one_line(tmp_path: Path, config: dict) -> None:
+    result = tap_cli(
+        tmp_path, {**config, "api_url": "http://127.0.0.1:9/v1.svc", "max_retries": 0}
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert error_lines(result.stderr)
+
+
+@pytest.mark.parametrize("log_level", ["INFO", "DEBUG"])
+def test_the_api_key_never_appears_in_any_output(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict, log_level: str
+) -> None:
+    result = tap_cli(tmp_path, config, env={"TAP_LITMOS_LOGLEVEL": log_level})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count('"type":"RECORD"') == 500
+    assert API_KEY not in result.stdout
+    assert API_KEY not in result.stderr
+
+
+def test_test_mode_reads_one_record(tmp_path: Path, sandbox: LitmosSandbox, config: dict) -> None:
+    result = tap_cli(tmp_path, config, "--test")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count('"type":"RECORD"') == 1
+    assert len(sandbox.requests) == 1
+
+
+def test_about_and_version() -> None:
+    about = subprocess.run(
+        [str(Path(sys.executable).parent / "tap-litmos"), "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    info = json.loads(about.stdout)
+    assert info["name"] == "tap-litmos"
+    assert {"api_key", "source", "region", "api_url", "start_date", "lookback_days", "user_ids",
+            "response_format", "page_size", "request_timeout"} <= set(info["settings"]["properties"])
+    version = subprocess.run(
+        [sys.executable, "-m", "tap_litmos", "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.startswith("tap-litmos v")
