@@ -186,8 +186,8 @@ class LitmosStream(RESTStream[int]):
     def request_decorator(self, func: Callable) -> Callable:
         limiter = self._tap.rate_limiter  # type: ignore[attr-defined]
 
-        def paced(*args: t.Any, **kwargs: t.Any) -> requests.Response:
-            limiter.acquire()
+        def send_request(*args: t.Any, **kwargs: t.Any) -> requests.Response:
+            limiter.acquire()  # every attempt, retries included, takes a slot
             return func(*args, **kwargs)
 
         return backoff.on_exception(
@@ -204,7 +204,7 @@ class LitmosStream(RESTStream[int]):
             on_backoff=self.backoff_handler,
             jitter=None,
             logger=self.logger,
-        )(paced)
+        )(send_request)
 
     def _retry_waits(self) -> Generator[float, BaseException | None, None]:
         """Wait before retry n: 60 s after a throttle, else 2, 4, 8 ... s (max 60)."""
@@ -298,6 +298,14 @@ class LitmosStream(RESTStream[int]):
                 self.name,
                 ", ".join(sorted(new)),
             )
+
+    @override
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        # Per record, the SDK copies the context for child streams; most streams have none.
+        if self.child_streams:
+            yield from super().generate_child_contexts(record, context)
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:

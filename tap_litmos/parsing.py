@@ -17,16 +17,16 @@ import datetime as dt
 import html
 import re
 import typing as t
+from xml.parsers import expat
 from decimal import Decimal, InvalidOperation
 
 import msgspec
-from defusedxml import ElementTree as SafeElementTree
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 UTC = dt.timezone.utc
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = dt.datetime(1970, 1, 1)
 
 # WCF JSON dates: "/Date(1710088200000-0700)/" (the wire escapes the slashes as "\/",
 # which the JSON decoder has already undone).
@@ -43,7 +43,8 @@ _US_DATE = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))? ?([AaPp][Mm])?)?"
 )
 
-XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+# expat (namespace_separator="}") names the xsi:nil attribute like this.
+XSI_NIL = "http://www.w3.org/2001/XMLSchema-instance}nil"
 
 _json_decoder = msgspec.json.Decoder(float_hook=Decimal)
 
@@ -85,7 +86,7 @@ def parse_datetime(value: object) -> dt.datetime | None:
         return None
     try:
         if match := _WCF_DATE.fullmatch(text):
-            return _from_wcf(match)
+            return _from_wcf(match).replace(tzinfo=UTC)
         if match := _ISO_DATE.fullmatch(text):
             return _from_iso(match)
         if match := _US_DATE.fullmatch(text):
@@ -97,13 +98,18 @@ def parse_datetime(value: object) -> dt.datetime | None:
     raise LitmosValueError(msg)
 
 
-def _from_wcf(match: re.Match[str]) -> dt.datetime:
+def _wcf_millis(match: re.Match[str]) -> int:
+    """Epoch milliseconds of the UTC wall clock of a WCF date: UTC(ms) + offset."""
     millis, sign, hours, minutes = match.groups()
-    instant = _EPOCH + dt.timedelta(milliseconds=int(millis))
-    if sign is None:
-        return instant
-    offset = dt.timedelta(hours=int(hours), minutes=int(minutes))
-    return instant + offset if sign == "+" else instant - offset
+    total = int(millis)
+    if sign is not None:
+        offset = int(hours) * 3_600_000 + int(minutes) * 60_000
+        total += offset if sign == "+" else -offset
+    return total
+
+
+def _from_wcf(match: re.Match[str]) -> dt.datetime:
+    return _EPOCH + dt.timedelta(milliseconds=_wcf_millis(match))
 
 
 def _from_iso(match: re.Match[str]) -> dt.datetime:
@@ -139,18 +145,40 @@ def format_datetime(value: dt.datetime) -> str:
     Fixed width and always UTC, so that comparing two values as strings (which the
     SDK does for bookmarks) gives the same answer as comparing the instants.
     """
-    value = value.astimezone(UTC) if value.tzinfo else value
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}."
-        f"{value.microsecond // 1000:03d}Z"
-    )
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
 
 
 def to_datetime_text(value: object) -> str | None:
     """Convert any Litmos date value to the canonical UTC text, or None."""
+    if value.__class__ is str and value.startswith("/Date("):  # type: ignore[attr-defined]
+        # The hot path (every JSON date), with no datetime object in between.
+        match = _WCF_DATE.fullmatch(value)  # type: ignore[arg-type]
+        if match:
+            try:
+                return _format_epoch_millis(_wcf_millis(match))
+            except OverflowError:
+                pass  # out of range: parse_datetime below says so
     parsed = parse_datetime(value)
     return None if parsed is None else format_datetime(parsed)
+
+
+_DAY_TEXT: dict[int, str] = {}  # "2024-03-10" by days since 1970: dates repeat a lot
+
+
+def _format_epoch_millis(total: int) -> str:
+    """`format_datetime` for epoch milliseconds, about three times faster."""
+    days, millis = divmod(total, 86_400_000)
+    day = _DAY_TEXT.get(days)
+    if day is None:
+        day = (_EPOCH + dt.timedelta(days=days)).date().isoformat()
+        if len(_DAY_TEXT) < 200_000:  # noqa: PLR2004 (548 years of days: a bound, not a limit)
+            _DAY_TEXT[days] = day
+    seconds, millis = divmod(millis, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{day}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
 
 
 def format_since(value: dt.datetime) -> str:
@@ -334,30 +362,76 @@ def json_rows(body: bytes) -> list[dict[str, object]]:
 def xml_rows(body: bytes) -> list[dict[str, object]]:
     """Decode an XML page ``<Achievements><Achievement>...</Achievement></Achievements>``.
 
-    Each child element of the root is one row; its child elements are fields:
-    ``i:nil="true"`` (or ``nil="true"``) is null, an empty element is ``""``, and an
-    element with children is a nested collection (a list of rows). DTDs, entity
-    declarations and external references are refused (defusedxml).
+    Each child element of the root is one row and its child elements are fields:
+    ``i:nil="true"`` (or ``nil="true"``) is null, an empty element is ``""``, and a field
+    with child elements is a nested collection (a list of rows), as JSON has it.
+
+    Parsed with expat directly (C, and rows built as it goes: several times faster than
+    an element tree) and safely: a document type declaration, and with it any entity
+    declaration, external entity or expansion bomb, is refused outright; Litmos never
+    sends one.
     """
+    builder = _XmlRowBuilder()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.ExternalEntityRefHandler = _refuse_dtd
+    parser.StartElementHandler = builder.start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.text
+    parser.buffer_text = True
     try:
-        root = SafeElementTree.fromstring(body, forbid_dtd=True)
-    except Exception as exc:  # defusedxml raises ParseError or its own DefusedXmlException
-        msg = f"invalid XML ({type(exc).__name__}: {exc})"
+        parser.Parse(body, True)
+    except expat.ExpatError as exc:
+        msg = f"invalid XML ({exc})"
         raise LitmosBodyError(msg) from exc
-    return [_element_row(item) for item in root]
+    return builder.rows
 
 
-def _element_row(element: t.Any) -> dict[str, object]:
-    return {_local_name(child.tag): _element_value(child) for child in element}
+def _refuse_dtd(*_args: object) -> t.NoReturn:
+    msg = "XML with a document type declaration or entities is refused"
+    raise LitmosBodyError(msg)
 
 
-def _element_value(element: t.Any) -> object:
-    if element.get(XSI_NIL) == "true" or element.get("nil") == "true":
-        return None
-    if len(element):
-        return [_element_row(child) for child in element]
-    return element.text or ""
+class _XmlRowBuilder:
+    """Builds rows from expat events. Even depths are rows, odd depths (>= 3) fields."""
 
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+        self._depth = 0
+        self._collections: list[list[dict[str, object]]] = [self.rows]
+        self._row: list[dict[str, object]] = []
+        self._field: list[list] = []  # [name, is_nil, text parts, nested rows or None]
 
-def _local_name(tag: str) -> str:
-    return tag.rpartition("}")[2]
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        self._depth += 1
+        if self._depth == 1:
+            return
+        if self._depth % 2 == 0:  # a row: inside the root or inside a collection field
+            if self._depth > 2:  # noqa: PLR2004
+                field = self._field[-1]
+                if field[3] is None:
+                    field[3] = []
+                    self._collections.append(field[3])
+            row: dict[str, object] = {}
+            self._collections[-1].append(row)
+            self._row.append(row)
+        else:
+            is_nil = attrs.get(XSI_NIL) == "true" or attrs.get("nil") == "true"
+            self._field.append([name.rpartition("}")[2], is_nil, [], None])
+
+    def text(self, data: str) -> None:
+        if self._field and self._depth % 2 == 1:
+            self._field[-1][2].append(data)
+
+    def end(self, _name: str) -> None:
+        if self._depth >= 3 and self._depth % 2 == 1:  # noqa: PLR2004
+            name, is_nil, parts, nested = self._field.pop()
+            if nested is not None:
+                self._collections.pop()
+            value = None if is_nil else nested if nested is not None else "".join(parts)
+            self._row[-1][name] = value
+        elif self._depth >= 2:  # noqa: PLR2004
+            self._row.pop()
+        self._depth -= 1

@@ -9,13 +9,13 @@ import typing as t
 
 import requests
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_litmos import settings
 from tap_litmos.parsing import LitmosValueError
 from tap_litmos.ratelimit import SlidingWindowLimiter
 from tap_litmos.streams import STREAM_TYPES
+from tap_litmos.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,7 +44,7 @@ class TapLitmos(Tap):
     name = "tap-litmos"
     config_jsonschema = settings.CONFIG_SCHEMA
     # msgspec writes Singer messages about twice as fast as the default writer.
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
 
     @override
     def discover_streams(self) -> list[LitmosStream]:

@@ -1,0 +1,166 @@
+"""Benchmark: the tap against the Litmos sandbox, beside a minimal baseline client.
+
+    python benchmarks/bench_achievements.py                  # 200 000 achievements
+    python benchmarks/bench_achievements.py --sizes 200000 1000000 --format json xml
+
+For each size the sandbox runs in its own process (no throttling), then:
+- the tap (`tap-litmos`, a full sync, stdout to a file) is timed, its peak RSS read
+  with wait4(), its RECORD lines counted and its HTTP requests read from the sandbox;
+- a baseline (requests + json over the same pages, printing one JSON line per row)
+  does the same, so the ratio tells what the tap's extra work costs.
+Requests are the scarce resource: the target is ceil(N / page_size) (+ at most one).
+Results go to stdout as a table and to benchmarks/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+API_KEY = "bench-key"
+
+BASELINE = textwrap.dedent(
+    """
+    import json, sys, requests
+    base, key, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    session, start, out = requests.Session(), 0, sys.stdout
+    while True:
+        page = session.get(base + "/achievements", headers={"apikey": key},
+                           params={"source": "baseline", "format": "json",
+                                   "start": start, "limit": limit}).json()
+        for row in page:
+            out.write(json.dumps(row) + "\\n")
+        start += len(page)
+        if len(page) < limit:
+            break
+    """
+)
+
+
+def start_sandbox(size: int, users: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "litmos_sandbox", "--port", "0", "--achievements", str(size),
+         "--users", str(users), "--api-key", API_KEY],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()  # "Litmos sandbox listening on <url> (api key: ...)"
+    if "listening on" not in line:
+        proc.kill()
+        raise SystemExit(f"sandbox did not start: {line!r}")
+    return proc, line.split("listening on ", 1)[1].split()[0]
+
+
+def sandbox_requests(base_url: str) -> int:
+    admin = base_url.rsplit("/v1.svc", 1)[0] + "/_sandbox/requests"
+    with urllib.request.urlopen(admin) as response:  # noqa: S310 (loopback only)
+        return len(json.load(response))
+
+
+def reset_log(base_url: str) -> None:
+    admin = base_url.rsplit("/v1.svc", 1)[0] + "/_sandbox/reset-log"
+    urllib.request.urlopen(urllib.request.Request(admin, method="POST", data=b"")).close()  # noqa: S310
+
+
+def timed(cmd: list[str], out_path: Path, env: dict | None = None) -> tuple[float, float]:
+    """Run cmd with stdout to a file; return (wall seconds, peak RSS in MB)."""
+    with out_path.open("wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd[0]} failed with status {status}")
+    return wall, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def count_records(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.startswith(b'{"type":"RECORD"'))
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def bench(size: int, users: int, fmt: str, page_size: int, workdir: Path) -> dict:
+    sandbox, base_url = start_sandbox(size, users)
+    try:
+        config = workdir / "config.json"
+        config.write_text(json.dumps({
+            "api_key": API_KEY, "api_url": base_url, "response_format": fmt,
+            "page_size": page_size, "max_requests_per_minute": 0,
+        }))
+        # warm the sandbox's render caches so neither side pays for them
+        timed([sys.executable, "-c", BASELINE, base_url, API_KEY, str(page_size)],
+              workdir / "warm.jsonl")
+        reset_log(base_url)
+        tap_wall, tap_rss = timed(
+            [str(BIN / "tap-litmos"), "--config", str(config)], workdir / "tap.jsonl",
+            env={**os.environ, "TAP_LITMOS_LOGLEVEL": "WARNING"},
+        )
+        tap_requests = sandbox_requests(base_url)
+        tap_records = count_records(workdir / "tap.jsonl")
+        reset_log(base_url)
+        base_wall, base_rss = timed(
+            [sys.executable, "-c", BASELINE, base_url, API_KEY, str(page_size)],
+            workdir / "baseline.jsonl",
+        )
+        base_rows = count_lines(workdir / "baseline.jsonl")
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    target_requests = math.ceil(size / page_size) + (1 if size % page_size == 0 else 0)
+    return {
+        "achievements": size, "format": fmt, "page_size": page_size,
+        "tap_records": tap_records, "tap_requests": tap_requests,
+        "target_requests": target_requests,
+        "tap_seconds": round(tap_wall, 2), "tap_records_per_s": round(tap_records / tap_wall),
+        "tap_peak_rss_mb": round(tap_rss, 1),
+        "baseline_rows": base_rows, "baseline_seconds": round(base_wall, 2),
+        "baseline_rows_per_s": round(base_rows / base_wall),
+        "baseline_peak_rss_mb": round(base_rss, 1),
+        "tap_vs_baseline_time": round(tap_wall / base_wall, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200_000])
+    parser.add_argument("--format", nargs="+", default=["json"], choices=["json", "xml"])
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--page-size", type=int, default=1000)
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            for fmt in args.format:
+                result = bench(size, args.users, fmt, args.page_size, Path(tmp))
+                results.append(result)
+                print(json.dumps(result), flush=True)
+    header = ("| achievements | format | requests (target) | tap s | tap records/s | tap peak RSS MB"
+              " | baseline s | baseline rows/s | tap/baseline time |")
+    print("\n" + header + "\n|" + "---|" * 9)
+    for r in results:
+        print(f"| {r['achievements']:,} | {r['format']} | {r['tap_requests']} ({r['target_requests']})"
+              f" | {r['tap_seconds']} | {r['tap_records_per_s']:,} | {r['tap_peak_rss_mb']}"
+              f" | {r['baseline_seconds']} | {r['baseline_rows_per_s']:,} | {r['tap_vs_baseline_time']} |")
+    out = HERE / "results" / "latest.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"python": sys.version.split()[0], "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

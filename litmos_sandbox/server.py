@@ -1,0 +1,629 @@
+"""The HTTP side of the sandbox: routing, auth, parameters, paging and the request log.
+
+Behaviour follows litmos-api.md: auth and ``source`` (§2), formats (§3), paging (§4),
+``since``/``userid`` on ``/achievements`` (§5.2, §6.4), rate limits (§7), errors (§8).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from litmos_sandbox import wire
+from litmos_sandbox.data import Achievement, Dataset, truth_to_json
+from litmos_sandbox.faults import DEFAULT_RANDOM_KINDS, FaultPlan, Throttle, check_kinds
+
+API_PREFIX = "/v1.svc"
+MAX_LIMIT = 1000  # §4: "Total records to return (max 1000)"
+DEFAULT_LIMIT = 100  # §4, §9 item 3
+MAX_SOURCE = 50  # §2: "String, max length 50"
+_INT32_MAX = 2**31 - 1
+
+# §5.2 / SAP-OAS 406 text: "yyyy-MM-dd HH:mm:ss" or "yyyy-MM-dd HH:mm" or "yyyy-MM-dd";
+# the docs also write the date-time with a "T" (§9 item 6), so both separators pass.
+_SINCE_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?", re.ASCII
+)
+# .NET int.Parse: optional surrounding blanks and sign, digits only.
+_INT_RE = re.compile(r"\s*([+-]?)(\d+)\s*", re.ASCII)
+
+_DATASET_OPTIONS = ("seed", "users", "achievements")
+_RENDER_OPTIONS = ("json_utc_dates", "xml_nil_style", "html_latin1_entities")
+_RUNTIME_OPTIONS = (
+    "api_key",
+    "extra_rows",
+    "throttle_per_minute",
+    "throttle_window_seconds",
+    "slow_seconds",
+    "fault_rate",
+    "fault_kinds",
+    "fault_seed",
+)
+_FIXED_OPTIONS = ("host", "port")
+
+
+@dataclass
+class Reply:
+    """What the handler writes back. ``action`` is a transport fault, if any."""
+
+    status: int
+    body: bytes = b""
+    content_type: str | None = "text/plain; charset=utf-8"
+    reason: str | None = None
+    rows: int = 0
+    action: str | None = None  # "drop" | "truncate" | "truncate_json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _text_error(status: int, message: str) -> Reply:
+    # WCF puts the message in the status description as well as the body (§8, the 409
+    # recording "409 UserName already exists").
+    return Reply(status, message.encode(), "text/plain; charset=utf-8", reason=message)
+
+
+def _json_reply(obj: Any, status: int = 200) -> Reply:
+    body = json.dumps(obj, ensure_ascii=False).encode()
+    return Reply(status, body, "application/json; charset=utf-8")
+
+
+def _parse_int(text: str) -> int | None:
+    """A non-negative 32-bit int as .NET would bind it, or None (-> 400)."""
+    m = _INT_RE.fullmatch(text)
+    if m is None:
+        return None
+    value = int(m.group(2))
+    if m.group(1) == "-" and value != 0:
+        return None
+    if value > _INT32_MAX:
+        return None
+    return value
+
+
+def parse_since(text: str) -> datetime | None:
+    """Parse a ``since`` value (a UTC wall clock); None when the format is not accepted."""
+    m = _SINCE_RE.fullmatch(text)
+    if m is None:
+        return None
+    y, mo, d, h, mi, s = (int(g) if g is not None else 0 for g in m.groups())
+    try:
+        return datetime(y, mo, d, h, mi, s)
+    except ValueError:
+        return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    sandbox: LitmosSandbox
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up mid-reply are normal here (fault tests do it); stay quiet."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every reply has a Content-Length
+    disable_nagle_algorithm = True  # headers and body leave without delayed-ACK stalls
+    timeout = 60  # close idle keep-alive connections eventually
+    server: _Server
+
+    def version_string(self) -> str:
+        return "Microsoft-IIS/10.0"  # §1: IIS + ASP.NET headers on recorded responses
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silence the default stderr access log."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection_id = self.server.sandbox._open_connection(self.connection)  # noqa: SLF001
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.sandbox._close_connection(self.connection)  # noqa: SLF001
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            self._send(_text_error(400, wire.MSG_400))
+            return
+        body = self.rfile.read(length) if length > 0 else b""
+        split = urlsplit(self.path)
+        sandbox = self.server.sandbox
+        lowered = split.path.lower()
+        if split.path.startswith("/_sandbox/"):
+            reply = sandbox._admin(method, split.path, body)  # noqa: SLF001
+        elif lowered == API_PREFIX or lowered.startswith(API_PREFIX + "/"):
+            # API routes: faults, throttle and the request log apply here only.
+            reply = sandbox._api(  # noqa: SLF001
+                method, split.path, split.query, self.headers, self.connection_id
+            )
+        else:
+            reply = _text_error(404, "Not Found")
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        if reply.action == "drop":
+            # Close without a byte: the client sees the connection reset/closed.
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        body = reply.body
+        length = len(body)
+        if reply.action == "truncate_json":
+            body = body[: length // 2]
+            length = len(body)
+        elif reply.action == "truncate":
+            body = body[: length // 2]  # Content-Length still announces the full body
+        reason = reply.reason
+        if reason is not None:  # a reason phrase is one latin-1 line
+            reason = re.sub(r"[\r\n]+", " ", reason).encode("latin-1", "replace").decode("latin-1")
+        self.send_response(reply.status, reason)
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(length))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("X-Powered-By", "ASP.NET")
+        self.end_headers()
+        self.wfile.write(body)
+        if reply.action == "truncate":
+            self.wfile.flush()
+            self.close_connection = True
+
+
+class LitmosSandbox:
+    """A local emulator of the Litmos ``/v1.svc/achievements`` endpoint.
+
+    >>> with LitmosSandbox(achievements=50) as sb:  # doctest: +SKIP
+    ...     sb.base_url  # 'http://127.0.0.1:<port>/v1.svc'
+    """
+
+    def __init__(  # noqa: PLR0913
+        self,
+        *,
+        seed: int = 42,
+        users: int = 20,
+        achievements: int = 500,
+        api_key: str = "sandbox-key",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        extra_rows: int = 0,
+        json_utc_dates: bool = False,
+        xml_nil_style: str = "i",
+        html_latin1_entities: bool = False,
+        throttle_per_minute: int | None = None,
+        throttle_window_seconds: float = 60.0,
+        slow_seconds: float = 0.0,
+        fault_rate: float = 0.0,
+        fault_kinds: tuple[str, ...] | list[str] = DEFAULT_RANDOM_KINDS,
+        fault_seed: int = 0,
+    ) -> None:
+        """Generate the dataset; call :meth:`start` (or use ``with``) to serve it."""
+        self._options: dict[str, Any] = {
+            "seed": seed,
+            "users": users,
+            "achievements": achievements,
+            "api_key": api_key,
+            "host": host,
+            "port": port,
+            "extra_rows": extra_rows,
+            "json_utc_dates": json_utc_dates,
+            "xml_nil_style": xml_nil_style,
+            "html_latin1_entities": html_latin1_entities,
+            "throttle_per_minute": throttle_per_minute,
+            "throttle_window_seconds": throttle_window_seconds,
+            "slow_seconds": slow_seconds,
+            "fault_rate": fault_rate,
+            "fault_kinds": check_kinds(fault_kinds),
+            "fault_seed": fault_seed,
+        }
+        self._validate(self._options)
+        self._dataset = Dataset.generate(seed, users, achievements)
+        self._renderers: dict[tuple, wire.Renderer] = {}
+        self._throttle = Throttle(throttle_per_minute, throttle_window_seconds)
+        self._faults = FaultPlan(fault_rate, self._options["fault_kinds"], fault_seed)
+        self._log: list[dict[str, Any]] = []
+        self._log_lock = threading.Lock()
+        self._conn_lock = threading.Lock()
+        self._connections: dict[socket.socket, int] = {}
+        self._next_conn = 1
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> LitmosSandbox:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        server = _Server((self._options["host"], self._options["port"]), _Handler)
+        server.sandbox = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="litmos-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        with self._conn_lock:
+            conns = list(self._connections)
+        for conn in conns:  # idle keep-alive connections would otherwise linger
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> LitmosSandbox:
+        """Start serving."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`start`)."""
+        if self._server is None:
+            msg = "sandbox is not running; call start()"
+            raise RuntimeError(msg)
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """``http://<host>:<port>/v1.svc``."""
+        return f"http://{self._options['host']}:{self.port}{API_PREFIX}"
+
+    @property
+    def api_key(self) -> str:
+        """The API key the server accepts."""
+        return self._options["api_key"]
+
+    # --- data -------------------------------------------------------------------------
+
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset being served."""
+        return self._dataset
+
+    def truth(self) -> list[dict[str, Any]]:
+        """Ground truth (``Achievement.to_truth()`` dicts) in server order."""
+        return self._dataset.truth()
+
+    def add_achievements(self, count: int = 1, **fields: Any) -> list[Achievement]:
+        """Add achievements at runtime; they are visible to the next request."""
+        return self._dataset.add(count, **fields)
+
+    # --- options and faults -------------------------------------------------------------
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """A copy of the current options."""
+        return dict(self._options)
+
+    def configure(self, **options: Any) -> None:
+        """Change options at runtime. Changing seed/users/achievements regenerates data."""
+        unknown = set(options) - set(self._options)
+        if unknown:
+            msg = f"unknown option(s): {sorted(unknown)}"
+            raise TypeError(msg)
+        if "fault_kinds" in options:
+            options["fault_kinds"] = check_kinds(options["fault_kinds"])
+        merged = {**self._options, **options}
+        self._validate(merged)
+        for name in _FIXED_OPTIONS:
+            if name in options and options[name] != self._options[name] and self._server:
+                msg = f"{name} cannot change while the sandbox is running"
+                raise ValueError(msg)
+        regenerate = any(merged[k] != self._options[k] for k in _DATASET_OPTIONS)
+        self._options = merged
+        if regenerate:
+            self._dataset = Dataset.generate(merged["seed"], merged["users"], merged["achievements"])
+            self._renderers = {}
+        self._throttle.per_window = merged["throttle_per_minute"]
+        self._throttle.window_seconds = float(merged["throttle_window_seconds"])
+        self._faults.configure(
+            rate=float(merged["fault_rate"]),
+            kinds=merged["fault_kinds"],
+            seed=merged["fault_seed"] if "fault_seed" in options else None,
+        )
+
+    @staticmethod
+    def _validate(opts: dict[str, Any]) -> None:
+        for name in ("users", "achievements", "extra_rows"):
+            if not isinstance(opts[name], int) or opts[name] < 0:
+                msg = f"{name} must be a non-negative int"
+                raise ValueError(msg)
+        if opts["xml_nil_style"] not in ("i", "bare"):
+            msg = "xml_nil_style must be 'i' or 'bare'"
+            raise ValueError(msg)
+        tpm = opts["throttle_per_minute"]
+        if tpm is not None and (not isinstance(tpm, int) or tpm < 0):
+            msg = "throttle_per_minute must be None or a non-negative int"
+            raise ValueError(msg)
+        if not 0.0 <= float(opts["fault_rate"]) <= 1.0:
+            msg = "fault_rate must be between 0 and 1"
+            raise ValueError(msg)
+        if float(opts["slow_seconds"]) < 0 or float(opts["throttle_window_seconds"]) <= 0:
+            msg = "slow_seconds must be >= 0 and throttle_window_seconds > 0"
+            raise ValueError(msg)
+
+    def inject(self, kind: str, count: int = 1, *, after: int = 0) -> None:
+        """Make ``count`` API requests fail with ``kind``, after ``after`` clean ones.
+
+        FIFO behind faults injected earlier.
+        """
+        self._faults.inject(kind, count, after)
+
+    def clear_faults(self) -> None:
+        """Forget queued faults and the throttle window."""
+        self._faults.clear()
+        self._throttle.reset()
+
+    @property
+    def pending_faults(self) -> list[str | None]:
+        """Injected slots not consumed yet (None: a fault-free slot from ``after``)."""
+        return self._faults.pending()
+
+    # --- request log --------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Logged API requests, oldest first (copies)."""
+        with self._log_lock:
+            return [dict(e, params=dict(e["params"])) for e in self._log]
+
+    def reset_log(self) -> None:
+        """Empty the request log."""
+        with self._log_lock:
+            self._log.clear()
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        with self._log_lock:
+            self._log.append(entry)
+
+    # --- connections ----------------------------------------------------------------------
+
+    def _open_connection(self, conn: socket.socket) -> int:
+        with self._conn_lock:
+            conn_id = self._next_conn
+            self._next_conn += 1
+            self._connections[conn] = conn_id
+            return conn_id
+
+    def _close_connection(self, conn: socket.socket) -> None:
+        with self._conn_lock:
+            self._connections.pop(conn, None)
+
+    # --- API ----------------------------------------------------------------------------
+
+    def _renderer(self) -> wire.Renderer:
+        key = tuple(self._options[k] for k in _RENDER_OPTIONS)
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = self._renderers[key] = wire.Renderer(
+                **{k: self._options[k] for k in _RENDER_OPTIONS}
+            )
+        return renderer
+
+    def _api(
+        self, method: str, path: str, query: str, headers: Any, connection_id: int
+    ) -> Reply:
+        arrived = time.time()
+        pairs = parse_qsl(query, keep_blank_values=True, errors="replace")
+        params: dict[str, str] = {}
+        for name, value in pairs:  # first occurrence wins
+            params.setdefault(name, value)
+        fault: str | None = None
+        try:
+            reply, fault = self._api_reply(method, path, params, headers)
+        except Exception:  # noqa: BLE001 - a bug here should look like a WCF 500, not hang
+            reply = Reply(500, wire.REQUEST_ERROR_HTML, "text/html; charset=UTF-8")
+        self._record(
+            {
+                "method": method,
+                "path": path,
+                "params": params,
+                "status": 0 if reply.action == "drop" else reply.status,
+                "rows": reply.rows,
+                "time": arrived,
+                "fault": fault,
+                "connection": connection_id,
+            }
+        )
+        return reply
+
+    def _api_reply(
+        self, method: str, path: str, params: dict[str, str], headers: Any
+    ) -> tuple[Reply, str | None]:
+        # 1. faults that apply before auth: injected ones first (exactly the next
+        #    requests), then the rate limiter, then random faults.
+        _, fault = self._faults.next_injected()
+        if fault is None:
+            if not self._throttle.allow(headers.get("apikey") or ""):
+                return Reply(
+                    503, wire.THROTTLED_HTML, "text/html; charset=utf-8", reason=wire.MSG_503
+                ), "throttle"
+            fault = self._faults.next_random()
+        if fault == "slow":
+            time.sleep(float(self._options["slow_seconds"]))
+        elif fault is not None and fault not in ("truncate", "truncate_json"):
+            return self._fault_reply(fault), fault
+        reply = self._route(method, path, params, headers)
+        if fault in ("truncate", "truncate_json"):
+            reply.action = fault
+        return reply, fault
+
+    @staticmethod
+    def _fault_reply(kind: str) -> Reply:
+        if kind == "drop":
+            return Reply(0, action="drop")
+        if kind == "500":
+            return Reply(500, wire.REQUEST_ERROR_HTML, "text/html; charset=UTF-8")
+        if kind == "503":
+            return Reply(503, wire.THROTTLED_HTML, "text/html; charset=utf-8", reason=wire.MSG_503)
+        if kind == "504":
+            return Reply(504, wire.GATEWAY_TIMEOUT_HTML, "text/html")
+        if kind == "401":
+            return _text_error(401, wire.MSG_401)
+        if kind == "403":
+            return _text_error(403, wire.MSG_403)
+        if kind == "404":
+            return _text_error(404, wire.MSG_404)
+        if kind == "200_garbage":
+            return Reply(200, wire.REQUEST_ERROR_HTML, "text/html; charset=UTF-8")
+        msg = f"no reply for fault {kind!r}"  # pragma: no cover
+        raise ValueError(msg)  # pragma: no cover
+
+    def _route(self, method: str, path: str, params: dict[str, str], headers: Any) -> Reply:
+        # WCF matches URI templates case-insensitively; a trailing slash is tolerated.
+        lowered = path.lower().rstrip("/")
+        if lowered == API_PREFIX + "/achievements":
+            if method != "GET":
+                return Reply(405, wire.METHOD_NOT_ALLOWED_HTML, "text/html; charset=UTF-8",
+                             headers={"Allow": "GET"})
+            return self._achievements(params, headers)
+        return Reply(404, wire.ENDPOINT_NOT_FOUND_HTML, "text/html; charset=UTF-8")
+
+    def _achievements(self, raw: dict[str, str], headers: Any) -> Reply:
+        opts = self._options
+        # 2. the key travels only in the `apikey` header (§2: query keys stopped in 2019).
+        if headers.get("apikey") != opts["api_key"]:
+            return _text_error(401, wire.MSG_401)
+        # Query names are matched case-insensitively, like WCF's UriTemplate.
+        params = {}
+        for name, value in raw.items():
+            params.setdefault(name.lower(), value)
+        # 3. source: required, 1..50 characters (§2).
+        source = params.get("source", "")
+        if not source or len(source) > MAX_SOURCE:
+            return _text_error(403, wire.MSG_403)
+        # 4. paging (§4). An empty value counts as absent.
+        limit = DEFAULT_LIMIT
+        if params.get("limit"):
+            limit = _parse_int(params["limit"])
+            if limit is None:
+                return _text_error(400, wire.MSG_400)
+            if limit > MAX_LIMIT:
+                return _text_error(406, wire.MSG_406_LIMIT)
+        start = 0
+        if params.get("start"):
+            start = _parse_int(params["start"])
+            if start is None:
+                return _text_error(400, wire.MSG_400)
+        # 5. since: a UTC wall clock, inclusive (§5.2; "Project decision").
+        since = None
+        if params.get("since"):
+            since = parse_since(params["since"])
+            if since is None:
+                return _text_error(406, wire.MSG_406_SINCE)
+        # 6. userid (§6.4).
+        user_id = params.get("userid") or None
+        if user_id is not None and not self._dataset.has_user(user_id):
+            return _text_error(404, wire.msg_user_not_found(user_id))
+        # 7. sort, dir and search are accepted and ignored: the order is always newest
+        #    first, ties by AchievementId desc (§4 "Ordering guarantees").
+        # "More rows than limit" quirk (§4, §9 item 2): extra_rows > 0 adds rows.
+        count = limit + opts["extra_rows"] if limit > 0 else 0
+        rows = self._dataset.query(user_id=user_id, since=since, start=start, count=count)
+        renderer = self._renderer()
+        if params.get("format", "").lower() == "json":
+            return Reply(200, renderer.json_page(rows), wire.JSON_CONTENT_TYPE, rows=len(rows))
+        return Reply(200, renderer.xml_page(rows), wire.XML_CONTENT_TYPE, rows=len(rows))
+
+    # --- admin routes (no auth, not logged, no faults) --------------------------------------
+
+    def _admin(self, method: str, path: str, body: bytes) -> Reply:  # noqa: PLR0911
+        route = (method, path.rstrip("/"))
+        try:
+            payload = json.loads(body) if body.strip() else {}
+        except ValueError as exc:
+            return _json_reply({"error": f"invalid JSON body: {exc}"}, 400)
+        try:
+            if route == ("GET", "/_sandbox/requests"):
+                return _json_reply(self.requests)
+            if route == ("POST", "/_sandbox/reset-log"):
+                self.reset_log()
+                return _json_reply({"ok": True})
+            if route == ("GET", "/_sandbox/truth"):
+                return _json_reply([truth_to_json(t) for t in self.truth()])
+            if route == ("GET", "/_sandbox/users"):
+                return _json_reply(
+                    [{"UserId": u, "FirstName": f, "LastName": la} for u, f, la in
+                     self._dataset.users]
+                )
+            if route == ("POST", "/_sandbox/achievements"):
+                fields = dict(payload)
+                count = int(fields.pop("count", 1))
+                created = self.add_achievements(count, **fields)
+                return _json_reply([truth_to_json(a.to_truth()) for a in created], 201)
+            if route == ("GET", "/_sandbox/configure"):
+                return _json_reply(self._options_json())
+            if route == ("POST", "/_sandbox/configure"):
+                self.configure(**payload)
+                return _json_reply(self._options_json())
+            if route == ("POST", "/_sandbox/inject"):
+                self.inject(
+                    str(payload.get("kind", "")),
+                    int(payload.get("count", 1)),
+                    after=int(payload.get("after", 0)),
+                )
+                return _json_reply({"pending": self.pending_faults})
+            if route == ("POST", "/_sandbox/clear-faults"):
+                self.clear_faults()
+                return _json_reply({"pending": []})
+        except (TypeError, ValueError) as exc:
+            return _json_reply({"error": str(exc)}, 400)
+        return _json_reply({"error": f"no sandbox route {method} {path}"}, 404)
+
+    def _options_json(self) -> dict[str, Any]:
+        out = dict(self._options)
+        out["fault_kinds"] = list(out["fault_kinds"])
+        return out

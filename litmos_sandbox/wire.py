@@ -1,0 +1,348 @@
+"""How Litmos (a WCF REST service) puts achievements and errors on the wire.
+
+JSON (litmos-api.md §3.2-3.4): a bare array; strings HTML-encoded first (§3.3, §9 item 7);
+dates as ``"\\/Date(ms-0700)\\/"`` under the project's reading of WCF (see "Project
+decision: how tap-litmos reads Litmos dates"): the stored UTC wall clock is read as
+America/Los_Angeles local time, ``ms`` is that instant's epoch ms and the suffix is that
+local offset, so ``UTC(ms) + offset`` gives the wall clock back.
+
+XML (§3.1, §3.3): ``<Achievements xmlns:i=...><Achievement>...`` in field order, nil as
+``i:nil="true"``, empty strings as ``<X/>``, dates as the zone-less wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, tzinfo
+from collections.abc import Iterable
+
+from litmos_sandbox.data import EPOCH, Achievement, to_ms
+
+
+def _load_pacific() -> tzinfo:
+    """America/Los_Angeles from the system tz database, else from the ``tzdata`` package."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:
+        import importlib
+
+        importlib.import_module("tzdata")  # makes zoneinfo find the bundled database
+        ZoneInfo.clear_cache()
+        return ZoneInfo("America/Los_Angeles")
+
+
+PACIFIC = _load_pacific()
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+
+# --- text encoding ----------------------------------------------------------------------
+
+# ASP.NET HtmlEncode: the five characters below (litmos-api.md §3.3 "HTML entities inside
+# JSON strings"). One translate() pass, so "&" is never encoded twice.
+_HTML_TABLE = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+)
+# .NET Framework's HtmlEncode also writes U+00A0..U+00FF as numeric entities ("Zoë" ->
+# "Zo&#235;"). Off by default (the brief lists the five above); a server option turns it on.
+_HTML_TABLE_LATIN1 = dict(_HTML_TABLE)
+_HTML_TABLE_LATIN1.update({c: f"&#{c};" for c in range(0xA0, 0x100)})
+_XML_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def html_encode(text: str, *, latin1_entities: bool = False) -> str:
+    """Encode like ASP.NET ``HttpUtility.HtmlEncode``."""
+    return text.translate(_HTML_TABLE_LATIN1 if latin1_entities else _HTML_TABLE)
+
+
+def xml_escape(text: str) -> str:
+    """Escape element text (plain XML escaping, no HTML double-encoding)."""
+    return text.translate(_XML_TABLE)
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+def pacific_offset(wall: datetime) -> timedelta:
+    """Offset of America/Los_Angeles at local time ``wall``, fold=0.
+
+    fold=0 in the spring-forward gap gives the offset before the change (-08:00) and in
+    the ambiguous fall-back hour the first occurrence (-07:00). Using that one offset for
+    both the number and the suffix keeps ``UTC(ms) + offset == wall`` for every value.
+    """
+    # US-Pacific changes offset only on whole local hours, so one lookup per hour is enough.
+    hour = (wall.year, wall.month, wall.day, wall.hour)
+    offset = _OFFSET_CACHE.get(hour)
+    if offset is None:
+        offset = wall.replace(tzinfo=PACIFIC, fold=0).utcoffset()
+        if offset is None:  # pragma: no cover - zoneinfo always answers
+            raise ValueError(wall)
+        if len(_OFFSET_CACHE) > 100_000:  # noqa: PLR2004
+            _OFFSET_CACHE.clear()
+        _OFFSET_CACHE[hour] = offset
+    return offset
+
+
+_OFFSET_CACHE: dict[tuple[int, int, int, int], timedelta] = {}
+
+
+def wcf_json_date(wall: datetime, *, utc: bool = False) -> str:
+    """The JSON date text *before* ``/`` escaping: ``/Date(1719860400000-0700)/``.
+
+    ``utc=True`` gives the ``DateTimeKind.Utc`` form ``/Date(<UTC epoch ms>)/``.
+    """
+    if utc:
+        return f"/Date({to_ms(wall)})/"
+    offset = pacific_offset(wall)
+    offset_ms = offset // timedelta(milliseconds=1)
+    minutes = offset_ms // 60000
+    sign = "-" if minutes < 0 else "+"
+    hh, mm = divmod(abs(minutes), 60)
+    return f"/Date({to_ms(wall) - offset_ms}{sign}{hh:02d}{mm:02d})/"
+
+
+def decode_wcf_json_date(text: str) -> datetime:
+    """Reference decoder for tests: ``/Date(ms±hhmm)/`` -> naive UTC wall clock."""
+    inner = text.replace("\\/", "/").removeprefix("/Date(").removesuffix(")/")
+    sign_pos = max(inner.rfind("+"), inner.rfind("-"))
+    if sign_pos > 0:
+        ms, off = int(inner[:sign_pos]), inner[sign_pos:]
+        minutes = int(off[1:3]) * 60 + int(off[3:5])
+        if off[0] == "-":
+            minutes = -minutes
+        return EPOCH + timedelta(milliseconds=ms, minutes=minutes)
+    return EPOCH + timedelta(milliseconds=int(inner))
+
+
+def xml_date(wall: datetime) -> str:
+    """.NET round-trip style without zone, trailing fractional zeros trimmed."""
+    text = (
+        f"{wall.year:04d}-{wall.month:02d}-{wall.day:02d}"
+        f"T{wall.hour:02d}:{wall.minute:02d}:{wall.second:02d}"
+    )
+    ms = wall.microsecond // 1000
+    if ms:
+        text += "." + f"{ms:03d}".rstrip("0")
+    return text
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+# Most strings repeat (names, ids, titles), so their encoded form is memoised.
+_JS_CACHE: dict[tuple[str, bool], str] = {}
+_JS_CACHE_LIMIT = 100_000
+
+
+def _js(value: str | None, latin1: bool) -> str:
+    if value is None:
+        return "null"
+    key = (value, latin1)
+    out = _JS_CACHE.get(key)
+    if out is None:
+        if len(_JS_CACHE) > _JS_CACHE_LIMIT:
+            _JS_CACHE.clear()
+        out = _JS_CACHE[key] = json.dumps(
+            html_encode(value, latin1_entities=latin1), ensure_ascii=False
+        )
+    return out
+
+
+def achievement_json(a: Achievement, *, utc_dates: bool = False, latin1: bool = False) -> str:
+    """One JSON object, field order as on the wire, every ``/`` written as ``\\/`` (WCF)."""
+    ctd = a.compliant_till_date
+    text = (
+        f'{{"UserId":{_js(a.user_id, latin1)},"Title":{_js(a.title, latin1)},'
+        f'"Description":{_js(a.description, latin1)},'
+        f'"AchievementDate":"{wcf_json_date(a.achievement_date, utc=utc_dates)}",'
+        f'"CourseId":{_js(a.course_id, latin1)},'
+        f'"CompliantTillDate":{"null" if ctd is None else chr(34) + wcf_json_date(ctd, utc=utc_dates) + chr(34)},'  # noqa: E501
+        f'"Score":{_js(a.score, latin1)},"Result":{_js(a.result, latin1)},'
+        f'"Type":{_js(a.type, latin1)},"FirstName":{_js(a.first_name, latin1)},'
+        f'"LastName":{_js(a.last_name, latin1)},"AchievementId":{a.achievement_id},'
+        f'"CertificateId":{"null" if a.certificate_id is None else a.certificate_id}}}'
+    )
+    # json.dumps never emits "/" inside an escape sequence, so this is a safe global
+    # replace; it also turns /Date(...)/ into \/Date(...)\/ as WCF writes it.
+    return text.replace("/", "\\/")
+
+
+_XML_EL_CACHE: dict[tuple[str, str], str] = {}
+
+
+def _xml_el(name: str, value: str | None, nil: str) -> str:
+    if value is None:
+        return f"<{name} {nil}/>"
+    if value == "":
+        return f"<{name}/>"
+    key = (name, value)
+    out = _XML_EL_CACHE.get(key)
+    if out is None:  # names, ids and titles repeat: memoise the element text
+        if len(_XML_EL_CACHE) > 100_000:  # noqa: PLR2004
+            _XML_EL_CACHE.clear()
+        out = _XML_EL_CACHE[key] = f"<{name}>{xml_escape(value)}</{name}>"
+    return out
+
+
+def achievement_xml(a: Achievement, *, nil_style: str = "i") -> str:
+    """One ``<Achievement>`` element, children in wire order."""
+    nil = 'i:nil="true"' if nil_style == "i" else 'nil="true"'
+    ctd = a.compliant_till_date
+    cert = a.certificate_id
+    return (
+        "<Achievement>"
+        + _xml_el("UserId", a.user_id, nil)
+        + _xml_el("Title", a.title, nil)
+        + _xml_el("Description", a.description, nil)
+        + f"<AchievementDate>{xml_date(a.achievement_date)}</AchievementDate>"
+        + _xml_el("CourseId", a.course_id, nil)
+        + (f"<CompliantTillDate {nil}/>" if ctd is None
+           else f"<CompliantTillDate>{xml_date(ctd)}</CompliantTillDate>")
+        + _xml_el("Score", a.score, nil)
+        + _xml_el("Result", a.result, nil)
+        + _xml_el("Type", a.type, nil)
+        + _xml_el("FirstName", a.first_name, nil)
+        + _xml_el("LastName", a.last_name, nil)
+        + f"<AchievementId>{a.achievement_id}</AchievementId>"
+        + (f"<CertificateId {nil}/>" if cert is None
+           else f"<CertificateId>{cert}</CertificateId>")
+        + "</Achievement>"
+    )
+
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+_XML_OPEN = f'<Achievements xmlns:i="{XSI_NS}">'.encode()
+_XML_EMPTY = f'<Achievements xmlns:i="{XSI_NS}"/>'.encode()
+
+
+class Renderer:
+    """Renders pages, caching each record's fragment (records are immutable).
+
+    One renderer per option set. The caches are keyed by AchievementId and cleared when
+    they pass ``cache_limit`` entries, so a full sync of a million rows stays bounded.
+    """
+
+    def __init__(
+        self,
+        *,
+        json_utc_dates: bool = False,
+        xml_nil_style: str = "i",
+        html_latin1_entities: bool = False,
+        cache_limit: int = 200_000,
+    ) -> None:
+        """Fix the options; see the module docstring for what they change."""
+        if xml_nil_style not in ("i", "bare"):
+            msg = "xml_nil_style must be 'i' or 'bare'"
+            raise ValueError(msg)
+        self.json_utc_dates = json_utc_dates
+        self.xml_nil_style = xml_nil_style
+        self.html_latin1_entities = html_latin1_entities
+        self._limit = cache_limit
+        self._json: dict[int, bytes] = {}
+        self._xml: dict[int, bytes] = {}
+
+    def json_page(self, rows: Iterable[Achievement]) -> bytes:
+        """A bare JSON array (``[]`` when empty)."""
+        cache = self._json
+        if len(cache) > self._limit:
+            cache.clear()
+        parts = []
+        for a in rows:
+            frag = cache.get(a.achievement_id)
+            if frag is None:
+                frag = achievement_json(
+                    a, utc_dates=self.json_utc_dates, latin1=self.html_latin1_entities
+                ).encode()
+                cache[a.achievement_id] = frag
+            parts.append(frag)
+        return b"[" + b",".join(parts) + b"]"
+
+    def xml_page(self, rows: Iterable[Achievement]) -> bytes:
+        """``<Achievements xmlns:i=...>`` with one child per row, self-closed when empty."""
+        cache = self._xml
+        if len(cache) > self._limit:
+            cache.clear()
+        parts = []
+        for a in rows:
+            frag = cache.get(a.achievement_id)
+            if frag is None:
+                frag = achievement_xml(a, nil_style=self.xml_nil_style).encode()
+                cache[a.achievement_id] = frag
+            parts.append(frag)
+        if not parts:
+            return _XML_EMPTY
+        return _XML_OPEN + b"".join(parts) + b"</Achievements>"
+
+
+# --- error bodies (litmos-api.md §2, §4, §7, §8) --------------------------------------------
+
+MSG_401 = (
+    "The API key that you have used for this request is either not valid or your account "
+    "is not enabled for API access."
+)
+MSG_403 = "Forbidden. Please check your API key, content-type, parameters, etc."
+MSG_400 = "Bad Request. Please check that your URI and request body are properly formed."
+MSG_404 = "Not Found. The record you requested does not exist."
+MSG_406_LIMIT = (  # sic: "maxminum" is Litmos's spelling
+    "The maxminum number of records to return is 1000. You can use paging parameters to "
+    "return records in groups of 1000"
+)
+MSG_406_SINCE = (
+    'Please provide a valid since parameter. Valid formats are - "yyyy-MM-dd HH:mm:ss" or '
+    '"yyyy-MM-dd HH:mm" or "yyyy-MM-dd"'
+)
+MSG_503 = "Service Unavailable. The API rating limit has been exceeded."
+
+
+def msg_user_not_found(user_id: str) -> str:
+    """404 text for an unknown ``userid``."""
+    return f"User - {user_id} was not found"
+
+
+_WCF_HEAD = (
+    '<?xml version="1.0" encoding="utf-8"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 '
+    'Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
+    '<html xmlns="http://www.w3.org/1999/xhtml" version="-//W3C//DTD XHTML 2.0//EN" '
+    'xml:lang="en" xsi:schemaLocation="http://www.w3.org/1999/xhtml '
+    'http://www.w3.org/MarkUp/SCHEMA/xhtml2.xsd" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+)
+
+#: The WCF "Request Error" page (litmos-api.md §8, CQ module_complete.yml).
+REQUEST_ERROR_HTML = (
+    _WCF_HEAD
+    + "<HEAD><TITLE>Request Error</TITLE></HEAD><BODY><DIV id=\"content\">"
+    "<P class=\"heading1\"><B>Error Status Code:</B> 'InternalServerError'</P>"
+    "<P><B>Details: </B>The server encountered an error processing the request. Please "
+    "see the server logs for more details.</P><!-- Padding "
+    + "x" * 256
+    + "--></DIV></BODY></html>"
+).encode()
+
+#: WCF's page for a URI that matches no operation.
+ENDPOINT_NOT_FOUND_HTML = (
+    _WCF_HEAD
+    + "<head><title>Service</title></head><body><div id=\"content\">"
+    "<p class=\"heading1\">Service</p><p>Endpoint not found.</p></div></body></html>"
+).encode()
+
+#: WCF's page for a known URI with the wrong HTTP method.
+METHOD_NOT_ALLOWED_HTML = (
+    _WCF_HEAD
+    + "<head><title>Service</title></head><body><div id=\"content\">"
+    "<p class=\"heading1\">Service</p><p>Method not allowed.</p></div></body></html>"
+).encode()
+
+#: A load balancer's 504 page (BATON retries 503 and 504, litmos-api.md §7).
+GATEWAY_TIMEOUT_HTML = (
+    b"<html><head><title>504 Gateway Time-out</title></head><body><center>"
+    b"<h1>504 Gateway Time-out</h1></center></body></html>"
+)
+
+#: The throttle answer: no Retry-After, small HTML body (litmos-api.md §7).
+THROTTLED_HTML = (
+    "<html><head><title>Service Unavailable</title></head><body><p>"
+    + MSG_503
+    + "</p></body></html>"
+).encode()
