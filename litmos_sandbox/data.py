@@ -150,7 +150,12 @@ def _row_user(row: Achievement | tuple) -> str:
     return row[0] if type(row) is tuple else row.user_id
 
 
-def _materialise(row: Achievement | tuple) -> Achievement:
+def stored_id(row: Achievement | tuple) -> int:
+    """AchievementId of a stored row, without materialising it."""
+    return row[11] if type(row) is tuple else row.achievement_id
+
+
+def materialise(row: Achievement | tuple) -> Achievement:
     """Turn a compact generated tuple into an :class:`Achievement` (objects pass through)."""
     if type(row) is not tuple:
         return row
@@ -410,7 +415,7 @@ class Dataset:
     def rows(self) -> list[Achievement]:
         """All achievements in server order (newest first), as objects."""
         with self._lock:
-            return [_materialise(r) for r in self._rows]
+            return [materialise(r) for r in self._rows]
 
     def truth(self) -> list[dict[str, Any]]:
         """``to_truth()`` of every row, in server order."""
@@ -434,12 +439,27 @@ class Dataset:
 
         ``since`` is inclusive on the full millisecond value (AchievementDate >= since).
         """
+        page = self.query_stored(user_id=user_id, since=since, start=start, count=count)
+        return [materialise(r) for r in page]
+
+    def query_stored(
+        self,
+        *,
+        user_id: str | None = None,
+        since: datetime | None = None,
+        start: int = 0,
+        count: int | None = None,
+    ) -> list[Achievement | tuple]:
+        """Like :meth:`query`, but rows as stored (compact tuples or objects).
+
+        The server renders from these: a page whose fragments are cached then costs no
+        object creation at all (see ``wire.Renderer``).
+        """
         with self._lock:
             rows, keys = self._select(user_id)
             end = len(rows) if since is None else bisect_right(keys, _since_key(to_ms(since)))
             stop = end if count is None else min(end, start + count)
-            page = rows[start:stop] if start < stop else []
-        return [_materialise(r) for r in page]
+            return rows[start:stop] if start < stop else []
 
     def _select(self, user_id: str | None) -> tuple[list, list[int]]:
         if user_id is None:
@@ -488,7 +508,7 @@ class Dataset:
         if "achievement_date" in values:
             when = values["achievement_date"]
         else:
-            newest = _materialise(self._rows[0]).achievement_date if self._rows else RANGE_END
+            newest = materialise(self._rows[0]).achievement_date if self._rows else RANGE_END
             when = newest + timedelta(minutes=1)
         if "achievement_id" in values:
             ach_id = int(values["achievement_id"])

@@ -572,7 +572,9 @@ class LitmosSandbox:
         #    first, ties by AchievementId desc (§4 "Ordering guarantees").
         # "More rows than limit" quirk (§4, §9 item 2): extra_rows > 0 adds rows.
         count = limit + opts["extra_rows"] if limit > 0 else 0
-        rows = self._dataset.query(user_id=user_id, since=since, start=start, count=count)
+        rows = self._dataset.query_stored(
+            user_id=user_id, since=since, start=start, count=count
+        )
         renderer = self._renderer()
         if params.get("format", "").lower() == "json":
             return Reply(200, renderer.json_page(rows), wire.JSON_CONTENT_TYPE, rows=len(rows))

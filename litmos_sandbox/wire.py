@@ -16,7 +16,7 @@ import json
 from datetime import datetime, timedelta, tzinfo
 from collections.abc import Iterable
 
-from litmos_sandbox.data import EPOCH, Achievement, to_ms
+from litmos_sandbox.data import EPOCH, Achievement, materialise, stored_id, to_ms
 
 
 def _load_pacific() -> tzinfo:
@@ -229,7 +229,7 @@ class Renderer:
         json_utc_dates: bool = False,
         xml_nil_style: str = "i",
         html_latin1_entities: bool = False,
-        cache_limit: int = 200_000,
+        cache_limit: int = 2_000_000,
     ) -> None:
         """Fix the options; see the module docstring for what they change."""
         if xml_nil_style not in ("i", "bare"):
@@ -242,33 +242,36 @@ class Renderer:
         self._json: dict[int, bytes] = {}
         self._xml: dict[int, bytes] = {}
 
-    def json_page(self, rows: Iterable[Achievement]) -> bytes:
+    def json_page(self, rows: Iterable[Achievement | tuple]) -> bytes:
         """A bare JSON array (``[]`` when empty)."""
         cache = self._json
         if len(cache) > self._limit:
             cache.clear()
         parts = []
-        for a in rows:
-            frag = cache.get(a.achievement_id)
+        for row in rows:
+            key = stored_id(row)
+            frag = cache.get(key)
             if frag is None:
                 frag = achievement_json(
-                    a, utc_dates=self.json_utc_dates, latin1=self.html_latin1_entities
+                    materialise(row), utc_dates=self.json_utc_dates,
+                    latin1=self.html_latin1_entities,
                 ).encode()
-                cache[a.achievement_id] = frag
+                cache[key] = frag
             parts.append(frag)
         return b"[" + b",".join(parts) + b"]"
 
-    def xml_page(self, rows: Iterable[Achievement]) -> bytes:
+    def xml_page(self, rows: Iterable[Achievement | tuple]) -> bytes:
         """``<Achievements xmlns:i=...>`` with one child per row, self-closed when empty."""
         cache = self._xml
         if len(cache) > self._limit:
             cache.clear()
         parts = []
-        for a in rows:
-            frag = cache.get(a.achievement_id)
+        for row in rows:
+            key = stored_id(row)
+            frag = cache.get(key)
             if frag is None:
-                frag = achievement_xml(a, nil_style=self.xml_nil_style).encode()
-                cache[a.achievement_id] = frag
+                frag = achievement_xml(materialise(row), nil_style=self.xml_nil_style).encode()
+                cache[key] = frag
             parts.append(frag)
         if not parts:
             return _XML_EMPTY

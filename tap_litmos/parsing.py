@@ -165,20 +165,23 @@ def to_datetime_text(value: object) -> str | None:
 
 
 _DAY_TEXT: dict[int, str] = {}  # "2024-03-10" by days since 1970: dates repeat a lot
+_CLOCK_TEXT: dict[int, str] = {}  # "09:30:00" by second of the day
 
 
 def _format_epoch_millis(total: int) -> str:
-    """`format_datetime` for epoch milliseconds, about three times faster."""
+    """`format_datetime` for epoch milliseconds, several times faster (the hot path)."""
     days, millis = divmod(total, 86_400_000)
     day = _DAY_TEXT.get(days)
     if day is None:
         day = (_EPOCH + dt.timedelta(days=days)).date().isoformat()
-        if len(_DAY_TEXT) < 200_000:  # noqa: PLR2004 (548 years of days: a bound, not a limit)
+        if len(_DAY_TEXT) < 200_000:  # noqa: PLR2004 (bounds the memo, ~550 years of days)
             _DAY_TEXT[days] = day
-    seconds, millis = divmod(millis, 1000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return f"{day}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+    second, millis = divmod(millis, 1000)
+    clock = _CLOCK_TEXT.get(second)
+    if clock is None:
+        minutes, sec = divmod(second, 60)
+        clock = _CLOCK_TEXT[second] = f"{minutes // 60:02d}:{minutes % 60:02d}:{sec:02d}"
+    return f"{day}T{clock}.{millis:03d}Z"
 
 
 def format_since(value: dt.datetime) -> str:
@@ -271,8 +274,18 @@ def to_text(value: object) -> str | None:
 def to_unescaped_text(value: object) -> str | None:
     """Return a JSON string with the HTML entities Litmos leaves in it decoded."""
     if isinstance(value, str):
-        return html.unescape(value) if "&" in value else value
+        return unescape_html(value) if "&" in value else value
     return to_text(value)
+
+
+def unescape_html(text: str) -> str:
+    """`html.unescape`, with a fast path for the five entities ASP.NET's HtmlEncode writes."""
+    simple = (
+        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&#39;", "'")
+    )
+    if "&" in simple.replace("&amp;", ""):  # another entity (&eacute;, &#233; ...)
+        return html.unescape(text)
+    return simple.replace("&amp;", "&")  # last: "&amp;lt;" must stay "&lt;"
 
 
 # ---------------------------------------------------------------------------
@@ -281,23 +294,34 @@ def to_unescaped_text(value: object) -> str | None:
 Converter = t.Callable[[object], object]
 
 
-def _scalar_converter(prop: Mapping[str, t.Any], *, unescape_html: bool) -> Converter:
+class _NeedsUnescape:
+    """Plan marker: a JSON string field, kept as is unless it holds an entity."""
+
+
+def _field_plan(prop: Mapping[str, t.Any], *, unescape_html: bool) -> tuple[type, Converter]:
+    """How one field is converted: (the value class that passes unchanged, converter)."""
     types = prop.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
     if "string" in types and prop.get("format") == "date-time":
-        return to_datetime_text
+        return _NoValue, to_datetime_text
     if "integer" in types:
-        return to_integer
+        return int, to_integer
     if "number" in types:
-        return to_decimal
+        return Decimal, to_decimal
     if "boolean" in types:
-        return to_boolean
+        return bool, to_boolean
     if "array" in types:
         items = record_converter(prop.get("items", {}), unescape_html=unescape_html)
-        return lambda rows: None if rows is None else [items(row) for row in rows]  # type: ignore[attr-defined]
+        return _NoValue, lambda rows: None if rows is None else [items(row) for row in rows]  # type: ignore[attr-defined]
     if "object" in types:
-        return record_converter(prop, unescape_html=unescape_html)  # type: ignore[return-value]
-    return to_unescaped_text if unescape_html else to_text
+        return _NoValue, record_converter(prop, unescape_html=unescape_html)  # type: ignore[return-value]
+    if unescape_html:
+        return _NeedsUnescape, to_unescaped_text
+    return str, to_text
+
+
+class _NoValue:
+    """Plan marker: no wire value passes unchanged; always convert."""
 
 
 def record_converter(
@@ -305,33 +329,50 @@ def record_converter(
 ) -> Callable[[Mapping[str, object]], dict[str, object]]:
     """Build the function that turns one raw Litmos row into a Singer record.
 
-    The converters are chosen once per schema, so the per-record work is one call
-    per field. The output has exactly the schema's properties, in schema order;
-    a property the row lacks is null.
+    The plan for each field is chosen once per schema. Per record, values that
+    already have their final type (a JSON integer, a string without entities) pass
+    without a call; this runs for every record, so it is written for speed.
+    The output has exactly the schema's properties, in schema order; a property the
+    row lacks is null.
 
     Args:
         schema: the stream's JSON schema (an object schema).
         unescape_html: decode HTML entities in strings (JSON pages carry them).
     """
-    fields = [
-        (name, _scalar_converter(prop, unescape_html=unescape_html))
+    plans = [
+        (name, *_field_plan(prop, unescape_html=unescape_html))
         for name, prop in schema.get("properties", {}).items()
     ]
+
+    def convert_or_name_the_field(row: Mapping[str, object]) -> dict[str, object]:
+        record = {}
+        for name, _, conv in plans:
+            try:
+                record[name] = conv(row.get(name))
+            except LitmosValueError as exc:
+                msg = f"field {name}: {exc}"
+                raise LitmosValueError(msg) from exc
+        return record
 
     def convert(row: Mapping[str, object]) -> dict[str, object]:
         if row is None:
             return None  # type: ignore[return-value]
         get = row.get
+        record = {}
         try:
-            return {name: conv(get(name)) for name, conv in fields}
+            for name, keep, conv in plans:
+                value = get(name)
+                if value is None:
+                    record[name] = None
+                elif value.__class__ is keep:
+                    record[name] = value
+                elif keep is _NeedsUnescape and value.__class__ is str and "&" not in value:
+                    record[name] = value
+                else:
+                    record[name] = conv(value)
         except LitmosValueError:
-            for name, conv in fields:  # find the field to name it in the message
-                try:
-                    conv(get(name))
-                except LitmosValueError as exc:
-                    msg = f"field {name}: {exc}"
-                    raise LitmosValueError(msg) from exc
-            raise
+            return convert_or_name_the_field(row)
+        return record
 
     return convert
 

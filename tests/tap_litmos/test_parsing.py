@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from decimal import Decimal
 
 import pytest
@@ -20,6 +21,7 @@ from tap_litmos.parsing import (
     to_decimal,
     to_integer,
     to_unescaped_text,
+    unescape_html,
     xml_rows,
 )
 
@@ -154,6 +156,15 @@ def test_decimals_keep_their_digits() -> None:
     assert to_decimal("") is None
     with pytest.raises(LitmosValueError):
         to_decimal("fifty")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["&amp;lt;b&amp;gt;", "&amp;#39;", "Caf&eacute; &amp; &#233;t&#xE9;", "a &amp b", "&&amp;&",
+     "&quot;x&quot; &lt;&gt; &#39;", "no entities", "&#39;&amp;quot;"],
+)
+def test_fast_unescape_agrees_with_the_standard_library(text: str) -> None:
+    assert unescape_html(text) == html.unescape(text)
 
 
 def test_html_entities_are_decoded() -> None:
