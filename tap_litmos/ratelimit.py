@@ -25,13 +25,13 @@ class SlidingWindowLimiter:
         max_calls: int,
         period: float = 60.0,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.max_calls = max_calls
         self.period = period
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
         self._calls: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
         self.waited = 0.0  # total seconds spent waiting, for the run summary

@@ -140,8 +140,6 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
-_KNOWN = set(CONFIG_SCHEMA["properties"])
-
 
 def base_url(config: Mapping[str, t.Any]) -> str:
     """The API root for a validated config: `api_url` if set, else the region's."""
@@ -218,8 +216,3 @@ def find_problems(config: Mapping[str, t.Any]) -> list[str]:  # noqa: C901, PLR0
               and all(isinstance(u, str) and u.strip() for u in user_ids),
               "must be a list of Litmos user ids (non-empty strings)")  # fmt: skip
     return problems
-
-
-def is_tap_setting(name: str) -> bool:
-    """Whether `name` is one of the tap's own settings (not an SDK built-in)."""
-    return name in _KNOWN

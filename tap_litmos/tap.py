@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import sys
 import typing as t
@@ -42,7 +43,8 @@ class TapLitmos(Tap):
     """Singer tap for SAP Litmos LMS: course completions (achievements), incrementally."""
 
     name = "tap-litmos"
-    config_jsonschema = settings.CONFIG_SCHEMA
+    # A copy: the SDK adds its built-in settings (stream_maps, ...) to this dict in place.
+    config_jsonschema = copy.deepcopy(settings.CONFIG_SCHEMA)
     # msgspec writes Singer messages about twice as fast as the default writer.
     message_writer_class = BufferedMsgSpecWriter
 
