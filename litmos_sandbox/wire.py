@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, tzinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from litmos_sandbox.data import EPOCH, Achievement, materialise, stored_id, to_ms
 
@@ -244,25 +244,31 @@ class Renderer:
 
     def json_page(self, rows: Iterable[Achievement | tuple]) -> bytes:
         """A bare JSON array (``[]`` when empty)."""
-        cache = self._json
-        if len(cache) > self._limit:
-            cache.clear()
-        parts = []
-        for row in rows:
-            key = stored_id(row)
-            frag = cache.get(key)
-            if frag is None:
-                frag = achievement_json(
-                    materialise(row), utc_dates=self.json_utc_dates,
-                    latin1=self.html_latin1_entities,
-                ).encode()
-                cache[key] = frag
-            parts.append(frag)
+        parts = self._fragments(rows, self._json, self._render_json)
         return b"[" + b",".join(parts) + b"]"
 
     def xml_page(self, rows: Iterable[Achievement | tuple]) -> bytes:
         """``<Achievements xmlns:i=...>`` with one child per row, self-closed when empty."""
-        cache = self._xml
+        parts = self._fragments(rows, self._xml, self._render_xml)
+        if not parts:
+            return _XML_EMPTY
+        return _XML_OPEN + b"".join(parts) + b"</Achievements>"
+
+    def _render_json(self, a: Achievement) -> bytes:
+        return achievement_json(
+            a, utc_dates=self.json_utc_dates, latin1=self.html_latin1_entities
+        ).encode()
+
+    def _render_xml(self, a: Achievement) -> bytes:
+        return achievement_xml(a, nil_style=self.xml_nil_style).encode()
+
+    def _fragments(
+        self,
+        rows: Iterable[Achievement | tuple],
+        cache: dict[int, bytes],
+        render: Callable[[Achievement], bytes],
+    ) -> list[bytes]:
+        """Each row's rendered bytes, from the cache when it has them (rows never change)."""
         if len(cache) > self._limit:
             cache.clear()
         parts = []
@@ -270,12 +276,9 @@ class Renderer:
             key = stored_id(row)
             frag = cache.get(key)
             if frag is None:
-                frag = achievement_xml(materialise(row), nil_style=self.xml_nil_style).encode()
-                cache[key] = frag
+                frag = cache[key] = render(materialise(row))
             parts.append(frag)
-        if not parts:
-            return _XML_EMPTY
-        return _XML_OPEN + b"".join(parts) + b"</Achievements>"
+        return parts
 
 
 # --- error bodies (litmos-api.md §2, §4, §7, §8) --------------------------------------------
