@@ -177,7 +177,7 @@ def materialise(row: Achievement | tuple) -> Achievement:
 _SPECIAL_NAMES: tuple[tuple[str, str], ...] = (
     ("Zoë", "O'Brien"),
     ("José", "Smith & Sons"),
-    ("Ann \"Nan\"", "<Admin> & Co"),
+    ('Ann "Nan"', "<Admin> & Co"),
     ("Siobhán", "D'Arcy"),
     ("Björn", "Müller-Lüdenscheidt"),
     ("Renée", "Tran"),
@@ -201,7 +201,7 @@ _COURSES: tuple[tuple[str, str], ...] = (
     ("Café Service Basics", "Serving customers at the café"),
     ("Fire Safety/Evacuation", "What to do when the alarm sounds"),
     ("Anti-Bribery & Corruption", ""),
-    ("Customer \"Delight\" Training", "It's all about the customer"),
+    ('Customer "Delight" Training', "It's all about the customer"),
     ("Onboarding", "Welcome aboard"),
     ("Excel: Formulas & Functions", "SUM, IF & VLOOKUP"),
     ("Conflict Resolution", ""),
@@ -388,7 +388,7 @@ class Dataset:
                 )
             )
         ds = cls(user_list, rows, seed=seed)
-        ds._catalog = catalog  # noqa: SLF001 - used for defaults by add()
+        ds._catalog = catalog
         del rows
         if achievements >= 100_000:  # noqa: PLR2004
             # One full collection now untracks the million atom-only tuples; otherwise

@@ -135,19 +135,19 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.sandbox._close_connection(self.connection)  # noqa: SLF001
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._dispatch("PATCH")
 
     def _dispatch(self, method: str) -> None:
@@ -582,7 +582,7 @@ class LitmosSandbox:
 
     # --- admin routes (no auth, not logged, no faults) --------------------------------------
 
-    def _admin(self, method: str, path: str, body: bytes) -> Reply:  # noqa: PLR0911
+    def _admin(self, method: str, path: str, body: bytes) -> Reply:
         route = (method, path.rstrip("/"))
         try:
             payload = json.loads(body) if body.strip() else {}

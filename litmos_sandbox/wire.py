@@ -13,8 +13,8 @@ XML (§3.1, §3.3): ``<Achievements xmlns:i=...><Achievement>...`` in field orde
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, tzinfo
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, tzinfo
 
 from litmos_sandbox.data import EPOCH, Achievement, materialise, stored_id, to_ms
 
@@ -318,7 +318,7 @@ _WCF_HEAD = (
 #: The WCF "Request Error" page (litmos-api.md §8, CQ module_complete.yml).
 REQUEST_ERROR_HTML = (
     _WCF_HEAD
-    + "<HEAD><TITLE>Request Error</TITLE></HEAD><BODY><DIV id=\"content\">"
+    + '<HEAD><TITLE>Request Error</TITLE></HEAD><BODY><DIV id="content">'
     "<P class=\"heading1\"><B>Error Status Code:</B> 'InternalServerError'</P>"
     "<P><B>Details: </B>The server encountered an error processing the request. Please "
     "see the server logs for more details.</P><!-- Padding "
@@ -329,15 +329,15 @@ REQUEST_ERROR_HTML = (
 #: WCF's page for a URI that matches no operation.
 ENDPOINT_NOT_FOUND_HTML = (
     _WCF_HEAD
-    + "<head><title>Service</title></head><body><div id=\"content\">"
-    "<p class=\"heading1\">Service</p><p>Endpoint not found.</p></div></body></html>"
+    + '<head><title>Service</title></head><body><div id="content">'
+    '<p class="heading1">Service</p><p>Endpoint not found.</p></div></body></html>'
 ).encode()
 
 #: WCF's page for a known URI with the wrong HTTP method.
 METHOD_NOT_ALLOWED_HTML = (
     _WCF_HEAD
-    + "<head><title>Service</title></head><body><div id=\"content\">"
-    "<p class=\"heading1\">Service</p><p>Method not allowed.</p></div></body></html>"
+    + '<head><title>Service</title></head><body><div id="content">'
+    '<p class="heading1">Service</p><p>Method not allowed.</p></div></body></html>'
 ).encode()
 
 #: A load balancer's 504 page (BATON retries 503 and 504, litmos-api.md §7).

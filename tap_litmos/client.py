@@ -92,6 +92,7 @@ class LitmosPaginator(OffsetPaginator):
         page_rows: Callable[[requests.Response], list[dict]],
         reached_end: Callable[[list[dict]], bool] | None = None,
     ) -> None:
+        """Page by `page_size`; `page_rows` gives a response's rows (parsed once)."""
         super().__init__(start_value=0, page_size=page_size)
         self._page_rows = page_rows
         self._reached_end = reached_end

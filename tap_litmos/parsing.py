@@ -17,8 +17,8 @@ import datetime as dt
 import html
 import re
 import typing as t
-from xml.parsers import expat
 from decimal import Decimal, InvalidOperation
+from xml.parsers import expat
 
 import msgspec
 
@@ -26,7 +26,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 UTC = dt.timezone.utc
-_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 (naive: arithmetic on UTC wall clocks)
 
 # WCF JSON dates: "/Date(1710088200000-0700)/" (the wire escapes the slashes as "\/",
 # which the JSON decoder has already undone).
@@ -73,6 +73,7 @@ def parse_datetime(value: object) -> dt.datetime | None:
 
     Raises:
         LitmosValueError: for text that is none of these.
+
     """
     if value is None:
         return None
@@ -196,7 +197,7 @@ def format_since(value: dt.datetime) -> str:
 
 def to_integer(value: object) -> int | None:
     """Convert a Litmos integer (JSON number or XML text) to int; empty is null."""
-    if value is None or isinstance(value, int) and not isinstance(value, bool):
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value  # type: ignore[return-value]
     if isinstance(value, str):
         text = value.strip()
@@ -298,7 +299,9 @@ class _NeedsUnescape:
     """Plan marker: a JSON string field, kept as is unless it holds an entity."""
 
 
-def _field_plan(prop: Mapping[str, t.Any], *, unescape_html: bool) -> tuple[type, Converter]:
+def _field_plan(  # noqa: PLR0911 (one return per JSON type)
+    prop: Mapping[str, t.Any], *, unescape_html: bool
+) -> tuple[type, Converter]:
     """How one field is converted: (the value class that passes unchanged, converter)."""
     types = prop.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
@@ -338,6 +341,7 @@ def record_converter(
     Args:
         schema: the stream's JSON schema (an object schema).
         unescape_html: decode HTML entities in strings (JSON pages carry them).
+
     """
     plans = [
         (name, *_field_plan(prop, unescape_html=unescape_html))
@@ -349,7 +353,7 @@ def record_converter(
         for name, _, conv in plans:
             try:
                 record[name] = conv(row.get(name))
-            except LitmosValueError as exc:
+            except LitmosValueError as exc:  # noqa: PERF203 (the error path only)
                 msg = f"field {name}: {exc}"
                 raise LitmosValueError(msg) from exc
         return record
@@ -362,12 +366,10 @@ def record_converter(
         try:
             for name, keep, conv in plans:
                 value = get(name)
-                if value is None:
-                    record[name] = None
-                elif value.__class__ is keep:
+                if value is None or value.__class__ is keep:
                     record[name] = value
                 elif keep is _NeedsUnescape and value.__class__ is str and "&" not in value:
-                    record[name] = value
+                    record[name] = value  # a JSON string with no entity to decode
                 else:
                     record[name] = conv(value)
         except LitmosValueError:
@@ -423,7 +425,7 @@ def xml_rows(body: bytes) -> list[dict[str, object]]:
     parser.CharacterDataHandler = builder.text
     parser.buffer_text = True
     try:
-        parser.Parse(body, True)
+        parser.Parse(body, True)  # noqa: FBT003 (isfinal is positional-only)
     except expat.ExpatError as exc:
         msg = f"invalid XML ({exc})"
         raise LitmosBodyError(msg) from exc

@@ -28,6 +28,7 @@ class SlidingWindowLimiter:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """`clock` and `sleep` default to time.monotonic and time.sleep (tests fake them)."""
         self.max_calls = max_calls
         self.period = period
         self._clock = clock or time.monotonic

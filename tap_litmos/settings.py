@@ -102,14 +102,19 @@ CONFIG_SCHEMA = th.PropertiesList(
         default="json",
         allowed_values=["json", "xml"],
         title="Response Format",
-        description="Wire format to request: `json` (default) or `xml`. Both yield identical records.",
+        description=(
+            "Wire format to request: `json` (default) or `xml`. Both yield identical records."
+        ),
     ),
     th.Property(
         "page_size",
         th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE),
         default=MAX_PAGE_SIZE,
         title="Page Size",
-        description="Rows per request (`limit`), 1 to 1000; 1000 (the API maximum) needs the fewest requests.",
+        description=(
+            "Rows per request (`limit`), 1 to 1000; 1000 (the API maximum) needs the fewest"
+            " requests."
+        ),
     ),
     th.Property(
         "request_timeout",
@@ -147,7 +152,7 @@ def base_url(config: Mapping[str, t.Any]) -> str:
     return str(url).rstrip("/")
 
 
-def find_problems(config: Mapping[str, t.Any]) -> list[str]:  # noqa: C901, PLR0912
+def find_problems(config: Mapping[str, t.Any]) -> list[str]:
     """Return one message per invalid setting; an empty list means the config is usable.
 
     Values are never echoed for `api_key`.
@@ -173,9 +178,10 @@ def find_problems(config: Mapping[str, t.Any]) -> list[str]:  # noqa: C901, PLR0
     api_url = config.get("api_url")
     if api_url is not None:
         parsed = urlparse(api_url) if isinstance(api_url, str) else None
+        example = "https://api.litmos.com/v1.svc"
         check("api_url", parsed is not None and parsed.scheme in {"http", "https"}
               and bool(parsed.netloc),
-              f"must be an http(s) URL such as https://api.litmos.com/v1.svc, got {api_url!r}")  # fmt: skip
+              f"must be an http(s) URL such as {example}, got {api_url!r}")  # fmt: skip
 
     start_date = config.get("start_date")
     if start_date is not None:

@@ -63,9 +63,8 @@ class TapLitmos(Tap):
         # validation does not (start_date, api_url) and never echo the api_key.
         problems = settings.find_problems(self._config)
         if problems and raise_errors:
-            raise ConfigValidationError(
-                "Config validation failed", errors=problems, schema=self.config_jsonschema
-            )
+            summary = "Config validation failed"
+            raise ConfigValidationError(summary, errors=problems, schema=self.config_jsonschema)
         # The SDK's validation still covers its built-in settings (stream_maps, ...).
         return problems or super()._validate_config(raise_errors=raise_errors)
 
@@ -94,7 +93,7 @@ class TapLitmos(Tap):
 
     @classmethod
     @override
-    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:  # noqa: FBT001
+    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
         if value:
             # The SDK skips validation for --discover; we refuse a bad config everywhere.
             config = ctx.params.get("config")

@@ -72,6 +72,19 @@ def test_json_and_xml_give_identical_records(sandbox: LitmosSandbox, config: dic
     assert any(r["CompliantTillDate"] is not None for r in from_json)
 
 
+@pytest.mark.parametrize(
+    ("option", "response_format"),
+    [({"json_utc_dates": True}, "json"), ({"xml_nil_style": "bare"}, "xml")],
+)
+def test_other_wire_variants_give_the_same_records(
+    sandbox: LitmosSandbox, config: dict, option: dict, response_format: str
+) -> None:
+    # /Date(ms)/ without an offset (DateTimeKind.Utc), and nil="true" without the prefix
+    sandbox.configure(**option)
+    run = run_tap({**config, "response_format": response_format})
+    assert by_id(run.records()) == by_id(truth_since(sandbox))
+
+
 def test_values_are_typed(config: dict) -> None:
     for record in run_tap(config).records():
         assert isinstance(record["AchievementId"], int)
