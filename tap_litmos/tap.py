@@ -45,7 +45,7 @@ class TapLitmos(Tap):
     name = "tap-litmos"
     # A copy: the SDK adds its built-in settings (stream_maps, ...) to this dict in place.
     config_jsonschema = copy.deepcopy(settings.CONFIG_SCHEMA)
-    # msgspec writes Singer messages about twice as fast as the default writer.
+    # msgspec, flushed per STATE rather than per record: the fastest Singer writer here.
     message_writer_class = BufferedMsgSpecWriter
 
     @override

@@ -124,9 +124,3 @@ def run_tap(
                 raise
             error = exc
     return TapRun([json.loads(line) for line in out.text().splitlines() if line], error)
-
-
-@pytest.fixture
-def tap_run() -> t.Callable[..., TapRun]:
-    """The in-process tap runner, as a fixture."""
-    return run_tap
