@@ -52,6 +52,20 @@ class TapLitmos(Tap):
     def discover_streams(self) -> list[LitmosStream]:
         return [stream_class(tap=self) for stream_class in STREAM_TYPES]
 
+    @override
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            self.message_writer.flush()  # RECORD lines not yet followed by a STATE
+
+    @override
+    def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
+        try:
+            return super().run_sync_dry_run(*args, **kwargs)
+        finally:
+            self.message_writer.flush()
+
     @functools.cached_property
     def rate_limiter(self) -> SlidingWindowLimiter:
         """One request budget for all streams of this run (Litmos counts per API key)."""
