@@ -16,10 +16,12 @@ import random
 import re
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 EPOCH = datetime(1970, 1, 1)  # naive: all our wall clocks are naive UTC
 _MS = timedelta(milliseconds=1)
@@ -88,7 +90,7 @@ class Achievement:
 
 PYTHON_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Achievement))
 #: Litmos field name -> python attribute name (same order).
-LITMOS_TO_PYTHON: dict[str, str] = dict(zip(LITMOS_FIELDS, PYTHON_FIELDS))
+LITMOS_TO_PYTHON: dict[str, str] = dict(zip(LITMOS_FIELDS, PYTHON_FIELDS, strict=False))
 
 
 def truth_to_json(truth: dict[str, Any]) -> dict[str, Any]:
@@ -263,7 +265,7 @@ class Dataset:
 
     def __init__(
         self, users: list[User], achievements: Iterable[Achievement | tuple], seed: int = 0
-    ):
+    ) -> None:
         """Build indexes over ``achievements`` (any order) for ``users``.
 
         Rows may be :class:`Achievement` objects or compact tuples in field order with
@@ -282,7 +284,7 @@ class Dataset:
             u[0]: ([], []) for u in self._users
         }
         by_user = self._by_user
-        for row, key in zip(self._rows, self._keys):
+        for row, key in zip(self._rows, self._keys, strict=False):
             per_user = by_user.get(row[0] if type(row) is tuple else row.user_id)
             if per_user is None:
                 per_user = by_user[_row_user(row)] = ([], [])

@@ -13,7 +13,10 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: Every fault kind the sandbox understands.
 FAULT_KINDS: frozenset[str] = frozenset(

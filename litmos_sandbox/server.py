@@ -6,6 +6,7 @@ Behaviour follows litmos-api.md: auth and ``source`` (§2), formats (§3), pagin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -176,10 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.action == "drop":
             # Close without a byte: the client sees the connection reset/closed.
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         body = reply.body
         length = len(body)
@@ -291,10 +290,8 @@ class LitmosSandbox:
         with self._conn_lock:
             conns = list(self._connections)
         for conn in conns:  # idle keep-alive connections would otherwise linger
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

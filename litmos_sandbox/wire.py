@@ -1,4 +1,4 @@
-"""How Litmos (a WCF REST service) puts achievements and errors on the wire.
+r"""How Litmos (a WCF REST service) puts achievements and errors on the wire.
 
 JSON (litmos-api.md §3.2-3.4): a bare array; strings HTML-encoded first (§3.3, §9 item 7);
 dates as ``"\\/Date(ms-0700)\\/"`` under the project's reading of WCF (see "Project
@@ -13,10 +13,13 @@ XML (§3.1, §3.3): ``<Achievements xmlns:i=...><Achievement>...`` in field orde
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from litmos_sandbox.data import EPOCH, Achievement, materialise, stored_id, to_ms
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 
 def _load_pacific() -> tzinfo:
@@ -149,7 +152,7 @@ def _js(value: str | None, latin1: bool) -> str:
 
 
 def achievement_json(a: Achievement, *, utc_dates: bool = False, latin1: bool = False) -> str:
-    """One JSON object, field order as on the wire, every ``/`` written as ``\\/`` (WCF)."""
+    r"""One JSON object, field order as on the wire, every ``/`` written as ``\\/`` (WCF)."""
     ctd = a.compliant_till_date
     text = (
         f'{{"UserId":{_js(a.user_id, latin1)},"Title":{_js(a.title, latin1)},'
