@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import random
 from decimal import Decimal
 
 import pytest
@@ -266,3 +267,15 @@ def test_json_shapes() -> None:
 
 def test_json_floats_stay_exact() -> None:
     assert json_rows(b'[{"p":100.10}]')[0]["p"] == Decimal("100.10")
+
+
+def test_the_fast_date_path_agrees_with_the_general_one() -> None:
+    # JSON dates take a shortcut (no datetime objects); it must print exactly what the
+    # general path prints, for any instant including negative epochs and leap days.
+    rng = random.Random(2024)
+    values = [rng.randint(-62_135_596_800_000, 253_402_300_799_000) for _ in range(5000)]
+    values += [0, -1, 951_782_400_000, 1_709_164_800_999]  # epoch, 1999-12-31, leap days
+    for millis in values:
+        wire = f"/Date({millis})/"
+        slow = format_datetime(dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(milliseconds=millis))
+        assert to_datetime_text(wire) == slow, wire
