@@ -16,6 +16,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import Iterable
 
 #: Every fault kind the sandbox understands.
@@ -54,10 +55,16 @@ class Throttle:
     the window has slid past its earlier requests.
     """
 
-    def __init__(self, per_window: int | None, window_seconds: float = 60.0) -> None:
-        """``per_window=None`` disables throttling."""
+    def __init__(
+        self,
+        per_window: int | None,
+        window_seconds: float = 60.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """``per_window=None`` disables throttling; ``clock`` defaults to time.monotonic."""
         self.per_window = per_window
         self.window_seconds = window_seconds
+        self._clock = clock or time.monotonic
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -65,7 +72,7 @@ class Throttle:
         """Record a request for ``key`` and say whether it may proceed."""
         if self.per_window is None:
             return True
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             hits = self._hits.setdefault(key, deque())
             horizon = now - self.window_seconds

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import http.client
 import json
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 

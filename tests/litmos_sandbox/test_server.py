@@ -17,7 +17,14 @@ import requests
 
 from litmos_sandbox import LitmosSandbox
 from litmos_sandbox.data import LITMOS_FIELDS, parse_iso_wall
-from litmos_sandbox.wire import MSG_400, MSG_401, MSG_403, MSG_406_LIMIT, MSG_406_SINCE, decode_wcf_json_date
+from litmos_sandbox.wire import (
+    MSG_400,
+    MSG_401,
+    MSG_403,
+    MSG_406_LIMIT,
+    MSG_406_SINCE,
+    decode_wcf_json_date,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
