@@ -1,77 +1,17 @@
-"""Shared fixtures: a Litmos sandbox over real HTTP on 127.0.0.1, and a tap runner.
-
-The tap runs in-process (fast, and retries can skip their sleeps) but talks to the
-sandbox only over HTTP, exactly as it talks to Litmos. Expectations come from the
-sandbox's ground truth (`LitmosSandbox.truth()`), never from the tap's own code.
-"""
+"""Shared fixtures: a Litmos sandbox over real HTTP on 127.0.0.1, and tap configs."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import datetime as dt
-import io
-import json
 import types
 import typing as t
 
 import pytest
 
 from litmos_sandbox import LitmosSandbox
-from tap_litmos.tap import TapLitmos
+from tests.support import API_KEY
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
-
-API_KEY = "test-key-3f9a"  # a recognisable value, so tests can prove it never leaks
-
-
-def canonical(value: dt.datetime | None) -> str | None:
-    """The tap's documented output format for a date-time, built independently here."""
-    if value is None:
-        return None
-    value = value.astimezone(dt.timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def expected_record(truth: dict[str, t.Any]) -> dict[str, t.Any]:
-    """A sandbox truth row as the tap must emit it."""
-    return {k: canonical(v) if isinstance(v, dt.datetime) else v for k, v in truth.items()}
-
-
-@dataclasses.dataclass
-class TapRun:
-    """Everything one tap run wrote to stdout, split by message type."""
-
-    messages: list[dict]
-    error: BaseException | None = None
-
-    def records(self, stream: str = "achievements") -> list[dict]:
-        return [
-            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
-        ]
-
-    @property
-    def states(self) -> list[dict]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def final_state(self) -> dict:
-        return self.states[-1]
-
-    def bookmark(self, stream: str = "achievements") -> str | None:
-        return self.final_state["bookmarks"].get(stream, {}).get("replication_key_value")
-
-
-class _Capture(io.TextIOWrapper):
-    """A text stdout with a `.buffer`, as the msgspec writer needs."""
-
-    def __init__(self) -> None:
-        super().__init__(io.BytesIO(), encoding="utf-8", write_through=True)
-
-    def text(self) -> str:
-        self.flush()
-        return self.buffer.getvalue().decode()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -103,24 +43,3 @@ def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     fake_time.sleep = sleeps.append
     monkeypatch.setattr(backoff._sync, "time", fake_time)  # noqa: SLF001
     return sleeps
-
-
-def run_tap(
-    config: dict[str, t.Any],
-    state: dict | None = None,
-    catalog: dict | None = None,
-    *,
-    allow_failure: bool = False,
-) -> TapRun:
-    """Run a full sync in-process and parse what it wrote (also when it fails)."""
-    out = _Capture()
-    error = None
-    with contextlib.redirect_stdout(out):
-        try:
-            tap = TapLitmos(config=config, state=state, catalog=catalog, parse_env_config=False)
-            tap.sync_all()
-        except Exception as exc:
-            if not allow_failure:
-                raise
-            error = exc
-    return TapRun([json.loads(line) for line in out.text().splitlines() if line], error)

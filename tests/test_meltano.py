@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import API_KEY, expected_record
+from tests.support import API_KEY, expected_record
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

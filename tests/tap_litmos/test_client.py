@@ -11,7 +11,7 @@ import typing as t
 import pytest
 
 from tap_litmos import ratelimit
-from tests.conftest import expected_record, run_tap
+from tests.support import expected_record, run_tap
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY
+from tests.support import API_KEY
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

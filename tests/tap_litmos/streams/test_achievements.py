@@ -12,7 +12,7 @@ import typing as t
 import pytest
 from singer_sdk.streams.core import Stream
 
-from tests.conftest import API_KEY, canonical, expected_record, run_tap
+from tests.support import API_KEY, canonical, expected_record, run_tap
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
