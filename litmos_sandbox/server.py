@@ -89,6 +89,12 @@ def _parse_int(text: str) -> int | None:
     return value
 
 
+def _int_param(params: dict[str, str], name: str, default: int) -> int | None:
+    """An integer query parameter: the default when absent or empty, None when malformed."""
+    text = params.get(name)
+    return default if not text else _parse_int(text)
+
+
 def parse_since(text: str) -> datetime | None:
     """Parse a ``since`` value (a UTC wall clock); None when the format is not accepted."""
     m = _SINCE_RE.fullmatch(text)
@@ -543,18 +549,14 @@ class LitmosSandbox:
         if not source or len(source) > MAX_SOURCE:
             return _text_error(403, wire.MSG_403)
         # 4. paging (§4). An empty value counts as absent.
-        limit = DEFAULT_LIMIT
-        if params.get("limit"):
-            limit = _parse_int(params["limit"])
-            if limit is None:
-                return _text_error(400, wire.MSG_400)
-            if limit > MAX_LIMIT:
-                return _text_error(406, wire.MSG_406_LIMIT)
-        start = 0
-        if params.get("start"):
-            start = _parse_int(params["start"])
-            if start is None:
-                return _text_error(400, wire.MSG_400)
+        limit = _int_param(params, "limit", DEFAULT_LIMIT)
+        if limit is None:
+            return _text_error(400, wire.MSG_400)
+        if limit > MAX_LIMIT:
+            return _text_error(406, wire.MSG_406_LIMIT)
+        start = _int_param(params, "start", 0)
+        if start is None:
+            return _text_error(400, wire.MSG_400)
         # 5. since: a UTC wall clock, inclusive (§5.2; "Project decision").
         since = None
         if params.get("since"):
