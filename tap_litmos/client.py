@@ -32,6 +32,7 @@ from tap_litmos.parsing import (
     json_rows,
     parse_datetime,
     record_converter,
+    to_datetime_text,
     xml_rows,
 )
 
@@ -349,11 +350,12 @@ class LitmosStream(RESTStream[int]):
         return format_datetime(self.starting_cutoff) if self.starting_cutoff else None
 
     def _page_is_past_cutoff(self, rows: list[dict]) -> bool:
+        # The same comparison post_process makes, on the page's last (oldest) row.
         cutoff = self._cutoff_text
-        if not cutoff or not self.replication_key:
+        if not cutoff:
             return False
-        oldest = parse_datetime(rows[-1].get(self.replication_key))
-        return oldest is not None and format_datetime(oldest) < cutoff
+        oldest = to_datetime_text(rows[-1].get(self.replication_key))
+        return oldest is not None and oldest < cutoff
 
     @override
     def compare_start_date(self, value: str, start_date_value: str) -> str:

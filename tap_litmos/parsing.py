@@ -295,6 +295,10 @@ def unescape_html(text: str) -> str:
 Converter = t.Callable[[object], object]
 
 
+class _NoValue:
+    """Plan marker: no wire value passes unchanged; always convert."""
+
+
 class _NeedsUnescape:
     """Plan marker: a JSON string field, kept as is unless it holds an entity."""
 
@@ -321,10 +325,6 @@ def _field_plan(  # noqa: PLR0911 (one return per JSON type)
     if unescape_html:
         return _NeedsUnescape, to_unescaped_text
     return str, to_text
-
-
-class _NoValue:
-    """Plan marker: no wire value passes unchanged; always convert."""
 
 
 def record_converter(

@@ -58,6 +58,8 @@ class TapLitmos(Tap):
             super().sync_all()
         finally:
             self.message_writer.flush()  # RECORD lines not yet followed by a STATE
+            if waited := self.rate_limiter.waited:
+                self.logger.info("Waited %.0f s in all for the request budget", waited)
 
     @override
     def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
