@@ -18,7 +18,7 @@ from litmos_sandbox.server import LitmosSandbox
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m litmos_sandbox",
-        description="Serve a local emulator of the SAP Litmos /v1.svc/achievements API.",
+        description="Serve a local emulator of the SAP Litmos /v1.svc API.",
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
@@ -26,6 +26,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--users", type=int, default=20, help="number of users (default 20)")
     p.add_argument(
         "--achievements", type=int, default=500, help="number of achievements (default 500)"
+    )
+    for name, default, what in (
+        ("teams", 6, "teams (a hierarchy)"),
+        ("courses", 16, "courses (at least the 16 of the achievements catalog)"),
+        ("learning-paths", 4, "learning paths (at least 4)"),
+        ("course-results", None, "course results (default 4 per user)"),
+        ("module-results", None, "module results (default half the course results)"),
+        ("logins", None, "login activity rows (default 5 per user)"),
+    ):
+        p.add_argument(f"--{name}", type=int, default=default, help=f"number of {what}")
+    p.add_argument(
+        "--now", default=None,
+        help="freeze the sandbox clock at this ISO date-time (default: real time; the "
+        "world is anchored at today's UTC midnight)",
     )
     p.add_argument("--api-key", default="sandbox-key", help="accepted apikey header value")
     p.add_argument(
@@ -52,6 +66,27 @@ def _parser() -> argparse.ArgumentParser:
         "--slow-seconds", type=float, default=0.0, help="delay used by the 'slow' fault"
     )
     p.add_argument(
+        "--stall-seconds", type=float, default=5.0,
+        help="delay before any byte, used by the 'stall' fault (default 5)",
+    )
+    p.add_argument(
+        "--retry-after", default=None,
+        help="send Retry-After on throttle replies: N seconds, or 'http-date' "
+        "(--retry-after-seconds ahead); default none, like Litmos",
+    )
+    p.add_argument(
+        "--retry-after-seconds", type=int, default=30,
+        help="how far ahead an http-date Retry-After points (default 30)",
+    )
+    p.add_argument(
+        "--throttle-status", type=int, choices=(503, 429), default=503,
+        help="status of the sliding-window throttle (default 503, like Litmos)",
+    )
+    p.add_argument(
+        "--redirect-base", default=None,
+        help="target of the 'redirect' faults (default: this sandbox)",
+    )
+    p.add_argument(
         "--json-utc-dates", action="store_true",
         help="JSON dates as /Date(utc-ms)/ without an offset (DateTimeKind.Utc form)",
     )
@@ -66,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the sandbox until SIGINT/SIGTERM; return the exit status."""
     args = _parser().parse_args(argv)
     kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
+    retry_after: int | str | None = args.retry_after
+    if retry_after is not None and retry_after != "http-date":
+        try:
+            retry_after = int(retry_after)
+        except ValueError:
+            print("litmos_sandbox: --retry-after must be an int or 'http-date'", file=sys.stderr)
+            return 2
     try:
         sandbox = LitmosSandbox(
             seed=args.seed,
@@ -83,6 +125,18 @@ def main(argv: list[str] | None = None) -> int:
             fault_rate=args.fault_rate,
             fault_kinds=kinds,
             fault_seed=args.fault_seed,
+            stall_seconds=args.stall_seconds,
+            retry_after=retry_after,
+            retry_after_seconds=args.retry_after_seconds,
+            throttle_status=args.throttle_status,
+            redirect_base=args.redirect_base,
+            teams=args.teams,
+            courses=args.courses,
+            learning_paths=args.learning_paths,
+            course_results=args.course_results,
+            module_results=args.module_results,
+            logins=args.logins,
+            now=args.now,
         )
     except ValueError as exc:
         print(f"litmos_sandbox: {exc}", file=sys.stderr)

@@ -16,14 +16,14 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 #: Every fault kind the sandbox understands.
 FAULT_KINDS: frozenset[str] = frozenset(
     {
         "500",  # WCF "Request Error" HTML page
         "503",  # as the throttle answer
+        "429",  # Too Many Requests (the throttle status some report; litmos-api.md §7)
         "504",  # gateway timeout page
         "401",  # as a bad API key
         "403",  # as a missing source
@@ -32,6 +32,9 @@ FAULT_KINDS: frozenset[str] = frozenset(
         "truncate",  # full Content-Length, half the body, then close
         "truncate_json",  # half the body with a matching Content-Length
         "slow",  # sleep slow_seconds, then answer normally
+        "stall",  # sleep stall_seconds before sending any byte, then answer normally
+        "redirect",  # 302 to <redirect_base><path>?<query>
+        "redirect_301",  # 301 to <redirect_base><path>?<query>
         "200_garbage",  # 200 with the WCF error page as text/html
     }
 )

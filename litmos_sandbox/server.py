@@ -7,6 +7,7 @@ Behaviour follows litmos-api.md: auth and ``source`` (§2), formats (§3), pagin
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import re
 import socket
@@ -14,14 +15,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from litmos_sandbox import spec as S  # noqa: N812
 from litmos_sandbox import wire
 from litmos_sandbox.data import Achievement, Dataset, truth_to_json
 from litmos_sandbox.faults import DEFAULT_RANDOM_KINDS, FaultPlan, Throttle, check_kinds
+from litmos_sandbox.render import PageRenderer
+from litmos_sandbox.world import Sizes, World, wall
 
 API_PREFIX = "/v1.svc"
 MAX_LIMIT = 1000  # §4: "Total records to return (max 1000)"
@@ -38,6 +43,30 @@ _SINCE_RE = re.compile(
 _INT_RE = re.compile(r"\s*([+-]?)(\d+)\s*", re.ASCII)
 
 _DATASET_OPTIONS = ("seed", "users", "achievements")
+_WORLD_OPTIONS = (
+    "teams", "courses", "learning_paths", "course_results", "module_results", "logins", "now",
+)
+MAX_RANGE = timedelta(days=7)  # §5.1 "The date range must be equal or less than 7 days."
+_SEARCH_FIELDS = ("UserName", "FirstName", "LastName", "Email", "CompanyName", "Name", "Title")
+
+
+def _route_table() -> list[tuple[re.Pattern[str], S.Endpoint, bool | None]]:
+    """(path regex, spec, ILT side) for every served list endpoint.
+
+    WCF matches paths case-insensitively.
+    """
+    out: list[tuple[re.Pattern[str], S.Endpoint, bool | None]] = []
+    for ep in S.ENDPOINTS.values():
+        if ep.family in ("snapshot", "org", "child"):
+            pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(ep.path))
+            out.append((re.compile(re.escape(API_PREFIX) + pattern, re.IGNORECASE), ep, None))
+    for side in ("past", "future"):
+        out.append((re.compile(re.escape(f"{API_PREFIX}/sessions/{side}"), re.IGNORECASE),
+                    S.SESSION_COURSE, side == "past"))
+    return out
+
+
+_ROUTES = _route_table()
 _RENDER_OPTIONS = ("json_utc_dates", "xml_nil_style", "html_latin1_entities")
 _RUNTIME_OPTIONS = (
     "api_key",
@@ -48,6 +77,14 @@ _RUNTIME_OPTIONS = (
     "fault_rate",
     "fault_kinds",
     "fault_seed",
+    "retry_after",
+    "retry_after_seconds",
+    "throttle_status",
+    "stall_seconds",
+    "redirect_base",
+    "extra_fields",
+    "org_since_inclusive",
+    "org_to_inclusive",
 )
 _FIXED_OPTIONS = ("host", "port")
 
@@ -105,6 +142,44 @@ def parse_since(text: str) -> datetime | None:
         return datetime(y, mo, d, h, mi, s)
     except ValueError:
         return None
+
+
+def _stream_name(endpoint: str) -> str:
+    """A stream name from a stream name or an API path (``/achievements``)."""
+    if endpoint in S.ENDPOINTS or endpoint == "ilt_tree":
+        return endpoint
+    text = endpoint.strip().rstrip("/")
+    if not text.lower().startswith(API_PREFIX):
+        text = API_PREFIX + "/" + text.lstrip("/")
+    if text.lower() == API_PREFIX + "/achievements":
+        return "achievements"
+    for pattern, ep, _ in _ROUTES:
+        if pattern.fullmatch(text):
+            return ep.stream
+    msg = f"unknown stream or path {endpoint!r}"
+    raise ValueError(msg)
+
+
+def _method_not_allowed() -> Reply:
+    return Reply(405, wire.METHOD_NOT_ALLOWED_HTML, "text/html; charset=UTF-8",
+                 headers={"Allow": "GET"})
+
+
+def _search(ep: S.Endpoint, rows: list[tuple], text: str) -> list[tuple]:
+    """``search``: case-insensitive substring of a name-like field (§4)."""
+    if not text:
+        return rows
+    needle = text.lower()
+    cols = [ep.pos(n) for n in _SEARCH_FIELDS if n in ep.names]
+    return [r for r in rows if any(needle in (r[c] or "").lower() for c in cols)]
+
+
+def _norm_key(key: Any) -> Any:
+    if isinstance(key, list):
+        return tuple(key)
+    if isinstance(key, str) and key.isdigit():
+        return int(key)
+    return key
 
 
 class _Server(ThreadingHTTPServer):
@@ -169,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         lowered = split.path.lower()
         if split.path.startswith("/_sandbox/"):
-            reply = sandbox._admin(method, split.path, body)  # noqa: SLF001
+            reply = sandbox._admin(method, split.path, body, split.query)  # noqa: SLF001
         elif lowered == API_PREFIX or lowered.startswith(API_PREFIX + "/"):
             # API routes: faults, throttle and the request log apply here only.
             reply = sandbox._api(  # noqa: SLF001
@@ -236,6 +311,21 @@ class LitmosSandbox:
         fault_rate: float = 0.0,
         fault_kinds: tuple[str, ...] | list[str] = DEFAULT_RANDOM_KINDS,
         fault_seed: int = 0,
+        retry_after: int | str | None = None,
+        retry_after_seconds: int = 30,
+        throttle_status: int = 503,
+        stall_seconds: float = 5.0,
+        redirect_base: str | None = None,
+        extra_fields: dict[str, str] | None = None,
+        teams: int = 6,
+        courses: int = 16,
+        learning_paths: int = 4,
+        course_results: int | None = None,
+        module_results: int | None = None,
+        logins: int | None = None,
+        now: datetime | str | None = None,
+        org_since_inclusive: bool = True,
+        org_to_inclusive: bool = False,
     ) -> None:
         """Generate the dataset; call :meth:`start` (or use ``with``) to serve it."""
         self._options: dict[str, Any] = {
@@ -255,10 +345,27 @@ class LitmosSandbox:
             "fault_rate": fault_rate,
             "fault_kinds": check_kinds(fault_kinds),
             "fault_seed": fault_seed,
+            "retry_after": retry_after,
+            "retry_after_seconds": retry_after_seconds,
+            "throttle_status": throttle_status,
+            "stall_seconds": stall_seconds,
+            "redirect_base": redirect_base,
+            "extra_fields": dict(extra_fields or {}),
+            "teams": teams,
+            "courses": courses,
+            "learning_paths": learning_paths,
+            "course_results": course_results,
+            "module_results": module_results,
+            "logins": logins,
+            "now": wall(now),
+            "org_since_inclusive": bool(org_since_inclusive),
+            "org_to_inclusive": bool(org_to_inclusive),
         }
         self._validate(self._options)
         self._dataset = Dataset.generate(seed, users, achievements)
+        self._world = self._make_world()
         self._renderers: dict[tuple, wire.Renderer] = {}
+        self._page_renderers: dict[tuple, PageRenderer] = {}
         self._throttle = Throttle(throttle_per_minute, throttle_window_seconds)
         self._faults = FaultPlan(fault_rate, self._options["fault_kinds"], fault_seed)
         self._log: list[dict[str, Any]] = []
@@ -268,6 +375,8 @@ class LitmosSandbox:
         self._next_conn = 1
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # wakes stalled handlers on stop()
+        self._raw: dict[str, dict[Any, dict[str, str]]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -275,6 +384,7 @@ class LitmosSandbox:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
+        self._stopping.clear()
         server = _Server((self._options["host"], self._options["port"]), _Handler)
         server.sandbox = self
         self._server = server
@@ -292,6 +402,7 @@ class LitmosSandbox:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()
         server.shutdown()
         with self._conn_lock:
             conns = list(self._connections)
@@ -336,13 +447,98 @@ class LitmosSandbox:
         """The dataset being served."""
         return self._dataset
 
-    def truth(self) -> list[dict[str, Any]]:
-        """Ground truth (``Achievement.to_truth()`` dicts) in server order."""
-        return self._dataset.truth()
+    def truth(self, name: str = "achievements") -> list[dict[str, Any]]:
+        """Ground truth of stream ``name`` (default achievements), in server order.
+
+        Rows are dicts keyed by Litmos field names in wire order (flattened streams add
+        their parent ids), typed: aware UTC datetimes (ms), int, Decimal, bool, None, str.
+        """
+        if name == "achievements":
+            return self._dataset.truth()
+        self.spec(name)
+        return self._world.truth(name)
 
     def add_achievements(self, count: int = 1, **fields: Any) -> list[Achievement]:
         """Add achievements at runtime; they are visible to the next request."""
         return self._dataset.add(count, **fields)
+
+    def set_raw(self, endpoint: str, key: Any, field_name: str, raw_text: str) -> None:
+        """Put ``raw_text`` verbatim on the wire as ``field_name`` of the row keyed ``key``.
+
+        ``endpoint`` is a stream name (``"achievements"``, ``"course_results"``,
+        ``"ilt_sessions"`` ...) or an API path (``/org/results/details``). JSON carries
+        it as a string, XML as element text. For testing a client's bad-value handling.
+        """
+        stream = _stream_name(endpoint)
+        if stream == "achievements":
+            norm = _norm_key(key)
+        elif stream == "ilt_tree":
+            norm = key
+        else:
+            norm = self._world.norm_key(stream, key)
+        self._raw.setdefault(stream, {}).setdefault(norm, {})[field_name] = str(raw_text)
+
+    def clear_raw(self) -> None:
+        """Undo every :meth:`set_raw`."""
+        self._raw.clear()
+
+    def _raw_for(self, stream: str) -> dict[Any, dict[str, str]]:
+        return self._raw.get(stream, {})
+
+    # --- the world: every other endpoint --------------------------------------------------
+
+    def _make_world(self) -> World:
+        o = self._options
+        anchor = o["now"] or datetime.now(timezone.utc).replace(
+            tzinfo=None, hour=0, minute=0, second=0, microsecond=0
+        )
+        sizes = Sizes(o["users"], o["teams"], o["courses"], o["learning_paths"],
+                      o["course_results"], o["module_results"], o["logins"])
+        return World.generate(self._dataset, o["seed"], sizes, anchor)
+
+    @property
+    def world(self) -> World:
+        """The generated account behind every endpoint but achievements."""
+        return self._world
+
+    def now(self) -> datetime:
+        """The sandbox clock: the ``now`` option if set, else the real UTC time (naive, ms)."""
+        fixed = self._options["now"]
+        if fixed is not None:
+            return fixed
+        real = datetime.now(timezone.utc).replace(tzinfo=None)
+        return real.replace(microsecond=real.microsecond // 1000 * 1000)
+
+    def spec(self, name: str) -> S.Endpoint:
+        """The endpoint spec of stream ``name`` (path, key, fields and kinds)."""
+        try:
+            return S.ENDPOINTS[name]
+        except KeyError:
+            msg = f"unknown stream {name!r}; known: {sorted(S.ENDPOINTS)}"
+            raise ValueError(msg) from None
+
+    @staticmethod
+    def streams() -> list[str]:
+        """Every stream name ``truth(name)`` and ``spec(name)`` accept."""
+        return list(S.ENDPOINTS)
+
+    def delete_user(self, user_id: str) -> None:
+        """Hard-delete a user: gone from /users/details, /instructors and badges."""
+        self._world.delete_user(user_id)
+
+    def touch(self, stream: str, key: Any, **fields: Any) -> dict[str, Any]:
+        """Update a row (UpdatedDate = now unless given, for /org/* rows); returns it."""
+        return self._world.touch(stream, key, self.now(), **fields)
+
+    def remove_link(self, stream: str, key: Any) -> dict[str, Any]:
+        """Deactivate a link row (Active false, UpdatedDate now); returns it."""
+        return self._world.remove_link(stream, key, self.now())
+
+    def add(self, stream: str, **fields: Any) -> dict[str, Any]:
+        """Add a row to ``stream`` (missing fields defaulted); returns its truth row."""
+        if stream == "achievements":
+            return self.add_achievements(1, **fields)[0].to_truth()
+        return self._world.add(stream, self.now(), **fields)
 
     # --- options and faults -------------------------------------------------------------
 
@@ -359,17 +555,26 @@ class LitmosSandbox:
             raise TypeError(msg)
         if "fault_kinds" in options:
             options["fault_kinds"] = check_kinds(options["fault_kinds"])
+        if "extra_fields" in options:
+            options["extra_fields"] = dict(options["extra_fields"] or {})
         merged = {**self._options, **options}
         self._validate(merged)
         for name in _FIXED_OPTIONS:
             if name in options and options[name] != self._options[name] and self._server:
                 msg = f"{name} cannot change while the sandbox is running"
                 raise ValueError(msg)
+        if "now" in options:
+            merged["now"] = wall(merged["now"])
         regenerate = any(merged[k] != self._options[k] for k in _DATASET_OPTIONS)
+        reworld = regenerate or any(merged[k] != self._options[k] for k in _WORLD_OPTIONS)
         self._options = merged
         if regenerate:
-            self._dataset = Dataset.generate(merged["seed"], merged["users"], merged["achievements"])
+            self._dataset = Dataset.generate(
+                merged["seed"], merged["users"], merged["achievements"]
+            )
             self._renderers = {}
+        if reworld:
+            self._world = self._make_world()
         self._throttle.per_window = merged["throttle_per_minute"]
         self._throttle.window_seconds = float(merged["throttle_window_seconds"])
         self._faults.configure(
@@ -380,9 +585,14 @@ class LitmosSandbox:
 
     @staticmethod
     def _validate(opts: dict[str, Any]) -> None:
-        for name in ("users", "achievements", "extra_rows"):
+        for name in ("users", "achievements", "extra_rows", "teams", "courses",
+                     "learning_paths"):
             if not isinstance(opts[name], int) or opts[name] < 0:
                 msg = f"{name} must be a non-negative int"
+                raise ValueError(msg)
+        for name in ("course_results", "module_results", "logins"):
+            if opts[name] is not None and (not isinstance(opts[name], int) or opts[name] < 0):
+                msg = f"{name} must be None or a non-negative int"
                 raise ValueError(msg)
         if opts["xml_nil_style"] not in ("i", "bare"):
             msg = "xml_nil_style must be 'i' or 'bare'"
@@ -396,6 +606,35 @@ class LitmosSandbox:
             raise ValueError(msg)
         if float(opts["slow_seconds"]) < 0 or float(opts["throttle_window_seconds"]) <= 0:
             msg = "slow_seconds must be >= 0 and throttle_window_seconds > 0"
+            raise ValueError(msg)
+        if float(opts["stall_seconds"]) < 0:
+            msg = "stall_seconds must be >= 0"
+            raise ValueError(msg)
+        if opts["throttle_status"] not in (503, 429):
+            msg = "throttle_status must be 503 or 429"
+            raise ValueError(msg)
+        ra = opts["retry_after"]
+        if ra is not None and ra != "http-date" and (
+            isinstance(ra, bool) or not isinstance(ra, int) or ra < 0
+        ):
+            msg = "retry_after must be None, a non-negative int or 'http-date'"
+            raise ValueError(msg)
+        if not isinstance(opts["retry_after_seconds"], int) or opts["retry_after_seconds"] < 0:
+            msg = "retry_after_seconds must be a non-negative int"
+            raise ValueError(msg)
+        base = opts["redirect_base"]
+        if base is not None and not (
+            isinstance(base, str) and base.startswith(("http://", "https://"))
+        ):
+            msg = "redirect_base must be None or an http(s) URL"
+            raise ValueError(msg)
+        extra = opts["extra_fields"]
+        if not isinstance(extra, dict) or not all(
+            isinstance(k, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)
+            and isinstance(v, str)
+            for k, v in extra.items()
+        ):
+            msg = "extra_fields must map element names to text"
             raise ValueError(msg)
 
     def inject(self, kind: str, count: int = 1, *, after: int = 0) -> None:
@@ -466,7 +705,7 @@ class LitmosSandbox:
             params.setdefault(name, value)
         fault: str | None = None
         try:
-            reply, fault = self._api_reply(method, path, params, headers)
+            reply, fault = self._api_reply(method, path, query, params, headers)
         except Exception:  # noqa: BLE001 - a bug here should look like a WCF 500, not hang
             reply = Reply(500, wire.REQUEST_ERROR_HTML, "text/html; charset=UTF-8")
         self._record(
@@ -484,19 +723,22 @@ class LitmosSandbox:
         return reply
 
     def _api_reply(
-        self, method: str, path: str, params: dict[str, str], headers: Any
+        self, method: str, path: str, query: str, params: dict[str, str], headers: Any
     ) -> tuple[Reply, str | None]:
         # 1. faults that apply before auth: injected ones first (exactly the next
         #    requests), then the rate limiter, then random faults.
         _, fault = self._faults.next_injected()
         if fault is None:
             if not self._throttle.allow(headers.get("apikey") or ""):
-                return Reply(
-                    503, wire.THROTTLED_HTML, "text/html; charset=utf-8", reason=wire.MSG_503
-                ), "throttle"
+                return self._throttle_reply(self._options["throttle_status"]), "throttle"
             fault = self._faults.next_random()
         if fault == "slow":
             time.sleep(float(self._options["slow_seconds"]))
+        elif fault == "stall":
+            # Nothing has been sent yet; stop() wakes the wait so it never blocks shutdown.
+            self._stopping.wait(float(self._options["stall_seconds"]))
+        elif fault in ("redirect", "redirect_301"):
+            return self._redirect_reply(fault, path, query), fault
         elif fault is not None and fault not in ("truncate", "truncate_json"):
             return self._fault_reply(fault), fault
         reply = self._route(method, path, params, headers)
@@ -504,14 +746,44 @@ class LitmosSandbox:
             reply.action = fault
         return reply, fault
 
-    @staticmethod
-    def _fault_reply(kind: str) -> Reply:
+    def _throttle_reply(self, status: int) -> Reply:
+        """A 503 (Litmos) or 429 throttle answer, with Retry-After when configured."""
+        if status == 429:  # noqa: PLR2004
+            reply = Reply(429, wire.MSG_429.encode(), "text/plain; charset=utf-8",
+                          reason="Too Many Requests")
+        else:
+            reply = Reply(
+                503, wire.THROTTLED_HTML, "text/html; charset=utf-8", reason=wire.MSG_503
+            )
+        retry_after = self._options["retry_after"]
+        if retry_after == "http-date":
+            when = datetime.now(timezone.utc) + timedelta(
+                seconds=int(self._options["retry_after_seconds"])
+            )
+            reply.headers["Retry-After"] = email.utils.format_datetime(when, usegmt=True)
+        elif retry_after is not None:
+            reply.headers["Retry-After"] = str(int(retry_after))
+        return reply
+
+    def _redirect_reply(self, kind: str, path: str, query: str) -> Reply:
+        base = self._options["redirect_base"]
+        if base is None:
+            base = f"http://{self._options['host']}:{self.port}"
+        location = base.rstrip("/") + path + ("?" + query if query else "")
+        status = 301 if kind == "redirect_301" else 302
+        body = (
+            f'<html><head><title>Object moved</title></head><body><h2>Object moved to '
+            f'<a href="{location}">here</a>.</h2></body></html>'
+        ).encode()
+        return Reply(status, body, "text/html; charset=utf-8", headers={"Location": location})
+
+    def _fault_reply(self, kind: str) -> Reply:
         if kind == "drop":
             return Reply(0, action="drop")
         if kind == "500":
             return Reply(500, wire.REQUEST_ERROR_HTML, "text/html; charset=UTF-8")
-        if kind == "503":
-            return Reply(503, wire.THROTTLED_HTML, "text/html; charset=utf-8", reason=wire.MSG_503)
+        if kind in ("503", "429"):
+            return self._throttle_reply(int(kind))
         if kind == "504":
             return Reply(504, wire.GATEWAY_TIMEOUT_HTML, "text/html")
         if kind == "401":
@@ -530,10 +802,146 @@ class LitmosSandbox:
         lowered = path.lower().rstrip("/")
         if lowered == API_PREFIX + "/achievements":
             if method != "GET":
-                return Reply(405, wire.METHOD_NOT_ALLOWED_HTML, "text/html; charset=UTF-8",
-                             headers={"Allow": "GET"})
+                return _method_not_allowed()
             return self._achievements(params, headers)
+        for pattern, ep, side in _ROUTES:
+            m = pattern.fullmatch(path.rstrip("/"))
+            if m is not None:
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._list(ep, m.groupdict(), side, params, headers)
         return Reply(404, wire.ENDPOINT_NOT_FOUND_HTML, "text/html; charset=UTF-8")
+
+    def _common(
+        self, raw: dict[str, str], headers: Any
+    ) -> tuple[Reply | None, dict[str, str], int, int]:
+        """Auth, source and paging shared by every list (§2, §4).
+
+        Returns (error reply or None, lower-cased params, start, limit).
+        """
+        if headers.get("apikey") != self._options["api_key"]:
+            return _text_error(401, wire.MSG_401), {}, 0, 0
+        params: dict[str, str] = {}
+        for name, value in raw.items():  # WCF binds query names case-insensitively
+            params.setdefault(name.lower(), value)
+        source = params.get("source", "")
+        if not source or len(source) > MAX_SOURCE:
+            return _text_error(403, wire.MSG_403), params, 0, 0
+        limit = _int_param(params, "limit", DEFAULT_LIMIT)
+        start = _int_param(params, "start", 0)
+        if limit is None or start is None:
+            return _text_error(400, wire.MSG_400), params, 0, 0
+        if limit > MAX_LIMIT:
+            return _text_error(406, wire.MSG_406_LIMIT), params, 0, 0
+        return None, params, start, limit
+
+    def _range(self, params: dict[str, str], *, required: bool) -> tuple[
+        Reply | None, datetime | None, datetime | None
+    ]:
+        """since/to of the date-range family (§5.1): both, valid formats, <= 7 days."""
+        since_text, to_text = params.get("since", ""), params.get("to", "")
+        if not required and not since_text and not to_text:
+            return None, None, None
+        since = parse_since(since_text) if since_text else None
+        until = parse_since(to_text) if to_text else None
+        if since is None or until is None or until < since or until - since > MAX_RANGE:
+            return _text_error(406, wire.MSG_406_RANGE), None, None
+        return None, since, until
+
+    def _list(
+        self, ep: S.Endpoint, path_params: dict[str, str], side: bool | None,
+        raw: dict[str, str], headers: Any,
+    ) -> Reply:
+        """The one generic list handler: every endpoint but achievements."""
+        error, params, start, limit = self._common(raw, headers)
+        if error is not None:
+            return error
+        opts = self._options
+        world = self._world
+        count = limit + opts["extra_rows"] if limit > 0 else 0
+        with world.lock:
+            if ep.family == "org":
+                error, since, until = self._range(params, required=True)
+                if error is not None:
+                    return error
+                rows = world.tables[ep.stream].window(
+                    since, until, lo_incl=opts["org_since_inclusive"],  # type: ignore[arg-type]
+                    hi_incl=opts["org_to_inclusive"], start=start, count=count,
+                )
+            else:
+                if ep.family == "ilt":
+                    error, since, until = self._range(params, required=False)
+                    if error is not None:
+                        return error
+                    rows = world.sessions_tree(past=bool(side), now=self.now(), since=since,
+                                               until=until)
+                elif ep.family == "child":
+                    error, rows = self._child_rows(ep, path_params)
+                    if error is not None:
+                        return error
+                else:
+                    rows = world.tables[ep.stream].ordered()
+                    if ep.sortable:
+                        error, rows = self._snapshot_filters(ep, rows, params)
+                        if error is not None:
+                            return error
+                rows = _search(ep, rows, params.get("search", ""))
+                rows = rows[start:start + count]
+        renderer = self._page_renderer()
+        extra = opts["extra_fields"]
+        if params.get("format", "").lower() == "json":
+            body = renderer.json_page(ep, rows, self._raw, extra)
+            return Reply(200, body, wire.JSON_CONTENT_TYPE, rows=len(rows))
+        body = renderer.xml_page(ep, rows, self._raw, extra)
+        return Reply(200, body, wire.XML_CONTENT_TYPE, rows=len(rows))
+
+    def _child_rows(
+        self, ep: S.Endpoint, path_params: dict[str, str]
+    ) -> tuple[Reply | None, list[tuple]]:
+        world = self._world
+        if ep.stream == "user_badges":
+            user_id = path_params["UserId"]
+            if user_id not in world.tables["users"].rows:
+                return _text_error(404, wire.msg_user_not_found(user_id)), []
+            pos = ep.pos("UserId")
+            return None, [r for r in world.tables[ep.stream].ordered() if r[pos] == user_id]
+        cid, mid, sid = path_params["CourseId"], path_params["ModuleId"], path_params["SessionId"]
+        problem = world.session_parent_ok(cid, mid, sid)
+        if problem is not None:
+            return _text_error(404, problem), []
+        pos = ep.pos("SessionId")
+        return None, [r for r in world.tables[ep.stream].ordered() if r[pos] == sid]
+
+    @staticmethod
+    def _snapshot_filters(
+        ep: S.Endpoint, rows: list[tuple], params: dict[str, str]
+    ) -> tuple[Reply | None, list[tuple]]:
+        """/users/details: since (CreatedDate >= since, §5.2) and sort/dir (§4)."""
+        if params.get("since"):
+            since = parse_since(params["since"])
+            if since is None:
+                return _text_error(406, wire.MSG_406_SINCE), []
+            pos = ep.pos(ep.date_field or "CreatedDate")
+            rows = [r for r in rows if r[pos] is not None and r[pos] >= since]
+        sort = params.get("sort", "")
+        names = {n.lower(): n for n in ep.names}
+        if sort.lower() in names and ep.field(names[sort.lower()]).kind != "list":
+            pos = ep.pos(names[sort.lower()])
+            desc = params.get("dir", "").upper() == "DESC"
+            present = sorted((r for r in rows if r[pos] is not None), key=lambda r: r[pos],
+                             reverse=desc)
+            missing = [r for r in rows if r[pos] is None]
+            rows = present + missing if not desc else missing + present
+        return None, rows
+
+    def _page_renderer(self) -> PageRenderer:
+        key = tuple(self._options[k] for k in _RENDER_OPTIONS)
+        renderer = self._page_renderers.get(key)
+        if renderer is None:
+            renderer = self._page_renderers[key] = PageRenderer(
+                **{k: self._options[k] for k in _RENDER_OPTIONS}
+            )
+        return renderer
 
     def _achievements(self, raw: dict[str, str], headers: Any) -> Reply:
         opts = self._options
@@ -575,14 +983,19 @@ class LitmosSandbox:
             user_id=user_id, since=since, start=start, count=count
         )
         renderer = self._renderer()
+        raw = self._raw_for("achievements")
+        extra = opts["extra_fields"]
         if params.get("format", "").lower() == "json":
-            return Reply(200, renderer.json_page(rows), wire.JSON_CONTENT_TYPE, rows=len(rows))
-        return Reply(200, renderer.xml_page(rows), wire.XML_CONTENT_TYPE, rows=len(rows))
+            body = renderer.json_page(rows, raw, extra)
+            return Reply(200, body, wire.JSON_CONTENT_TYPE, rows=len(rows))
+        body = renderer.xml_page(rows, raw, extra)
+        return Reply(200, body, wire.XML_CONTENT_TYPE, rows=len(rows))
 
     # --- admin routes (no auth, not logged, no faults) --------------------------------------
 
-    def _admin(self, method: str, path: str, body: bytes) -> Reply:
+    def _admin(self, method: str, path: str, body: bytes, query: str = "") -> Reply:
         route = (method, path.rstrip("/"))
+        stream = dict(parse_qsl(query)).get("stream", "achievements")
         try:
             payload = json.loads(body) if body.strip() else {}
         except ValueError as exc:
@@ -594,7 +1007,31 @@ class LitmosSandbox:
                 self.reset_log()
                 return _json_reply({"ok": True})
             if route == ("GET", "/_sandbox/truth"):
-                return _json_reply([truth_to_json(t) for t in self.truth()])
+                return _json_reply([_jsonable(t) for t in self.truth(stream)])
+            if route == ("GET", "/_sandbox/spec"):
+                if "stream" in dict(parse_qsl(query)):
+                    return _json_reply(self.spec(stream).describe())
+                return _json_reply([ep.describe() for ep in S.ENDPOINTS.values()])
+            if route == ("POST", "/_sandbox/add"):
+                row = self.add(str(payload["stream"]), **payload.get("fields", {}))
+                return _json_reply(_jsonable(row), 201)
+            if route == ("POST", "/_sandbox/touch"):
+                row = self.touch(str(payload["stream"]), payload["key"],
+                                 **payload.get("fields", {}))
+                return _json_reply(_jsonable(row))
+            if route == ("POST", "/_sandbox/remove-link"):
+                row = self.remove_link(str(payload["stream"]), payload["key"])
+                return _json_reply(_jsonable(row))
+            if route == ("POST", "/_sandbox/delete-user"):
+                self.delete_user(str(payload["user_id"]))
+                return _json_reply({"ok": True})
+            if route == ("POST", "/_sandbox/set-raw"):
+                self.set_raw(str(payload["stream"]), payload["key"], str(payload["field"]),
+                             str(payload["raw"]))
+                return _json_reply({"ok": True})
+            if route == ("POST", "/_sandbox/clear-raw"):
+                self.clear_raw()
+                return _json_reply({"ok": True})
             if route == ("GET", "/_sandbox/users"):
                 return _json_reply(
                     [{"UserId": u, "FirstName": f, "LastName": la} for u, f, la in
@@ -620,11 +1057,24 @@ class LitmosSandbox:
             if route == ("POST", "/_sandbox/clear-faults"):
                 self.clear_faults()
                 return _json_reply({"pending": []})
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, KeyError) as exc:
             return _json_reply({"error": str(exc)}, 400)
         return _json_reply({"error": f"no sandbox route {method} {path}"}, 404)
 
     def _options_json(self) -> dict[str, Any]:
         out = dict(self._options)
         out["fault_kinds"] = list(out["fault_kinds"])
+        if out["now"] is not None:
+            out["now"] = out["now"].isoformat()
         return out
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """A truth row for JSON: dates ``YYYY-MM-DDTHH:MM:SS.mmmZ``, decimals as text."""
+    out = truth_to_json(row) if "AchievementDate" in row else dict(row)
+    for name, value in out.items():
+        if isinstance(value, datetime):
+            out[name] = value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        elif isinstance(value, Decimal):
+            out[name] = str(value)
+    return out

@@ -13,6 +13,7 @@ XML (§3.1, §3.3): ``<Achievements xmlns:i=...><Achievement>...`` in field orde
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -245,16 +246,47 @@ class Renderer:
         self._json: dict[int, bytes] = {}
         self._xml: dict[int, bytes] = {}
 
-    def json_page(self, rows: Iterable[Achievement | tuple]) -> bytes:
-        """A bare JSON array (``[]`` when empty)."""
+    def json_page(
+        self,
+        rows: Iterable[Achievement | tuple],
+        raw: dict[int, dict[str, str]] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> bytes:
+        """A bare JSON array (``[]`` when empty).
+
+        ``raw`` (AchievementId -> field -> text) replaces wire values verbatim; ``extra``
+        appends unknown fields to every row (see ``LitmosSandbox.set_raw``/``extra_fields``).
+        """
         parts = self._fragments(rows, self._json, self._render_json)
+        if raw:
+            parts = [
+                json_patch(p, raw[i]) if i in raw else p
+                for p, i in zip(parts, self._ids, strict=True)
+            ]
+        if extra:
+            tail = json_extra(extra)
+            parts = [p[:-1] + tail + b"}" for p in parts]
         return b"[" + b",".join(parts) + b"]"
 
-    def xml_page(self, rows: Iterable[Achievement | tuple]) -> bytes:
+    def xml_page(
+        self,
+        rows: Iterable[Achievement | tuple],
+        raw: dict[int, dict[str, str]] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> bytes:
         """``<Achievements xmlns:i=...>`` with one child per row, self-closed when empty."""
         parts = self._fragments(rows, self._xml, self._render_xml)
         if not parts:
             return _XML_EMPTY
+        if raw:
+            parts = [
+                xml_patch(p, raw[i]) if i in raw else p
+                for p, i in zip(parts, self._ids, strict=True)
+            ]
+        if extra:
+            tail = xml_extra(extra)
+            end = len(b"</Achievement>")
+            parts = [p[:-end] + tail + p[-end:] for p in parts]
         return _XML_OPEN + b"".join(parts) + b"</Achievements>"
 
     def _render_json(self, a: Achievement) -> bytes:
@@ -275,13 +307,66 @@ class Renderer:
         if len(cache) > self._limit:
             cache.clear()
         parts = []
+        self._ids = ids = []
         for row in rows:
             key = stored_id(row)
+            ids.append(key)
             frag = cache.get(key)
             if frag is None:
                 frag = cache[key] = render(materialise(row))
             parts.append(frag)
         return parts
+
+
+# --- raw wire values and unknown fields (tests of a client's bad-value handling) ---------
+
+
+def json_raw_value(text: str) -> bytes:
+    r"""``text`` as a JSON string, ``/`` written ``\/`` like every WCF string."""
+    return json.dumps(text, ensure_ascii=False).replace("/", "\\/").encode()
+
+
+def json_extra(extra: dict[str, str]) -> bytes:
+    """``,"Name":"text"`` for each unknown field (text HTML-encoded like other strings)."""
+    return b"".join(
+        b',"' + name.encode() + b'":' + json_raw_value(html_encode(text))
+        for name, text in extra.items()
+    )
+
+
+def xml_extra(extra: dict[str, str]) -> bytes:
+    """``<Name>text</Name>`` for each unknown field."""
+    return "".join(
+        f"<{name}>{xml_escape(text)}</{name}>" if text else f"<{name}/>"
+        for name, text in extra.items()
+    ).encode()
+
+
+def json_patch(fragment: bytes, raw: dict[str, str]) -> bytes:
+    """Replace (or append) top-level fields of one JSON object with raw string values."""
+    pairs = json.loads(fragment, object_pairs_hook=list)
+    values = dict(pairs)
+    out = []
+    for name in [*values, *(n for n in raw if n not in values)]:
+        if name in raw:
+            text = json_raw_value(raw[name]).decode()
+        else:
+            text = json.dumps(values[name], ensure_ascii=False).replace("/", "\\/")
+        out.append(f"{json.dumps(name)}:{text}")
+    return ("{" + ",".join(out) + "}").encode()
+
+
+def xml_patch(fragment: bytes, raw: dict[str, str]) -> bytes:
+    """Replace (or append) child elements of one flat XML row with raw element text."""
+    text = fragment.decode()
+    for name, value in raw.items():
+        element = f"<{name}>{xml_escape(value)}</{name}>" if value else f"<{name}/>"
+        pattern = re.compile(rf"<{name}(?: [^>]*)?/>|<{name}>.*?</{name}>", re.DOTALL)
+        text, n = pattern.subn(lambda _m, e=element: e, text, count=1)
+        if n == 0:
+            close = text.rindex("</")
+            text = text[:close] + element + text[close:]
+    return text.encode()
 
 
 # --- error bodies (litmos-api.md §2, §4, §7, §8) --------------------------------------------
@@ -301,6 +386,7 @@ MSG_406_SINCE = (
     'Please provide a valid since parameter. Valid formats are - "yyyy-MM-dd HH:mm:ss" or '
     '"yyyy-MM-dd HH:mm" or "yyyy-MM-dd"'
 )
+MSG_406_RANGE = "Please provide a valid since and to query string parameters"
 MSG_503 = "Service Unavailable. The API rating limit has been exceeded."
 
 
@@ -348,6 +434,8 @@ GATEWAY_TIMEOUT_HTML = (
     b"<html><head><title>504 Gateway Time-out</title></head><body><center>"
     b"<h1>504 Gateway Time-out</h1></center></body></html>"
 )
+
+MSG_429 = "Too Many Requests. The API rating limit has been exceeded."
 
 #: The throttle answer: no Retry-After, small HTML body (litmos-api.md §7).
 THROTTLED_HTML = (

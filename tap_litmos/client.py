@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import html
-import re
 import typing as t
 from http import HTTPStatus
 
@@ -26,14 +24,20 @@ from singer_sdk.streams import RESTStream
 from tap_litmos import settings
 from tap_litmos.parsing import (
     LitmosBodyError,
+    LitmosShapeError,
     LitmosValueError,
     format_datetime,
-    format_since,
     json_rows,
     parse_datetime,
     record_converter,
-    to_datetime_text,
     xml_rows,
+)
+from tap_litmos.transport import (
+    THROTTLE_STATUSES,
+    LitmosSession,
+    describe_failure,
+    error_summary,
+    retry_wait,
 )
 
 if t.TYPE_CHECKING:
@@ -46,36 +50,13 @@ try:
 except ImportError:  # Python < 3.12
     from typing_extensions import override
 
-# Litmos signals "over 100 requests a minute" with 503 and no Retry-After (§7); the
-# window is a minute, so retrying sooner only burns another request.
-THROTTLE_STATUSES = frozenset({HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.TOO_MANY_REQUESTS})
-THROTTLE_WAIT_SECONDS = 60.0
-# Other transient failures (WCF 500 pages, 504s, drops) back off 2, 4, 8 ... seconds.
-RETRY_BASE_SECONDS = 2.0
-RETRY_MAX_SECONDS = 60.0
-
 _PAGE_ROWS_ATTR = "litmos_rows"
-_TAGS = re.compile(r"<[^>]+>|<!--.*?-->", re.DOTALL)
+#: How much of a bad raw value a warning quotes.
+BAD_VALUE_QUOTE_CHARS = 100
 
 
 class LitmosAPIError(FatalAPIError):
     """Litmos refused a request for a reason a retry cannot fix (bad key, parameter ...)."""
-
-
-def error_summary(response: requests.Response, limit: int = 200) -> str:
-    """One line from an error response: the reason phrase and the body's text, no markup.
-
-    WCF puts the message in the status description and often an HTML page in the body.
-    """
-    text = response.text if response.content else ""
-    text = html.unescape(_TAGS.sub(" ", text))
-    text = " ".join(text.split())
-    reason = (response.reason or "").strip()
-    parts = [p for p in (reason, text) if p]
-    if len(parts) == 2 and parts[1].startswith(parts[0]):  # noqa: PLR2004
-        parts = parts[1:]
-    summary = ": ".join(parts) or "no message"
-    return summary if len(summary) <= limit else summary[: limit - 1] + "…"
 
 
 class LitmosPaginator(OffsetPaginator):
@@ -117,14 +98,11 @@ class LitmosStream(RESTStream[int]):
     # recursive type conformance (half of its per-record cost) has nothing to do.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    #: Query parameter that filters on the replication key on the server, if any.
-    since_param: t.ClassVar[str | None] = None
-    #: True when the endpoint returns rows newest first (Litmos /achievements):
-    #: paging then stops at the first page that reaches rows older than the cutoff.
-    newest_first: t.ClassVar[bool] = False
+    #: The endpoint answers one object, not a list (``GET /users/{id}``).
+    single_object: t.ClassVar[bool] = False
     # One flat bookmark per stream, never one per partition or parent record: the
     # state stays small and a run interrupted half-way simply starts over.
-    state_partitioning_keys: t.ClassVar[list[str]] = []  # type: ignore[misc]
+    state_partitioning_keys: t.ClassVar[list[str] | None] = []  # type: ignore[misc]
 
     # --- Connection -----------------------------------------------------------------
 
@@ -138,6 +116,21 @@ class LitmosStream(RESTStream[int]):
     def authenticator(self) -> APIKeyAuthenticator:
         # The key travels in the `apikey` header only: never in a URL, a log or a message.
         return APIKeyAuthenticator(key="apikey", value=self.config["api_key"], location="header")
+
+    @property
+    @override
+    def requests_session(self) -> requests.Session:
+        return self._litmos_session
+
+    @functools.cached_property
+    def _litmos_session(self) -> LitmosSession:
+        # Refuses redirects off the API host, so the `apikey` header never leaves it.
+        return LitmosSession(self.url_base)
+
+    @functools.cached_property
+    @override
+    def user_agent(self) -> str:
+        return f"tap-litmos/{self._tap.plugin_version}"
 
     @property
     @override
@@ -170,26 +163,29 @@ class LitmosStream(RESTStream[int]):
         }
         if self.response_format == "json":
             params["format"] = "json"
-        if self.since_param and (cutoff := self.starting_cutoff):
-            params[self.since_param] = format_since(cutoff)
+        params.update(self.filter_params(context))
         return params
+
+    def filter_params(self, context: Context | None) -> dict[str, t.Any]:  # noqa: ARG002
+        """Query parameters that filter what the endpoint returns (an access pattern's)."""
+        return {}
 
     @override
     def get_new_paginator(self) -> LitmosPaginator:
-        return LitmosPaginator(
-            self.page_size,
-            self.page_rows,
-            self._page_is_past_cutoff if self.newest_first else None,
-        )
+        return LitmosPaginator(self.page_size, self.page_rows, self.page_reaches_end)
+
+    def page_reaches_end(self, rows: list[dict]) -> bool:  # noqa: ARG002
+        """True when a full page still holds the last rows this run needs."""
+        return False
 
     # --- Requests: budget, retries, errors ----------------------------------------------
 
     @override
     def request_decorator(self, func: Callable) -> Callable:
-        limiter = self._tap.rate_limiter  # type: ignore[attr-defined]
+        budget = self._tap.request_budget  # type: ignore[attr-defined]
 
         def send_request(*args: t.Any, **kwargs: t.Any) -> requests.Response:
-            limiter.acquire()  # every attempt, retries included, takes a slot
+            budget.acquire()  # every attempt, retries included, takes a slot
             return func(*args, **kwargs)
 
         return backoff.on_exception(
@@ -205,21 +201,16 @@ class LitmosStream(RESTStream[int]):
             max_tries=self.backoff_max_tries,
             on_backoff=self.backoff_handler,
             jitter=None,
-            logger=self.logger,
+            logger=None,  # backoff_handler logs the one line per retry
         )(send_request)
 
     def _retry_waits(self) -> Generator[float, BaseException | None, None]:
-        """Wait before retry n: 60 s after a throttle, else 2, 4, 8 ... s (max 60)."""
+        """Wait before retry n: Retry-After or 60 s after a throttle, else 2, 4, 8 ... s."""
         failure = yield 0.0  # backoff primes the generator, then sends each failure
         attempt = 0
         while True:
             attempt += 1
-            response = getattr(failure, "response", None)
-            if response is not None and response.status_code in THROTTLE_STATUSES:
-                wait = THROTTLE_WAIT_SECONDS
-            else:
-                wait = min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
-            failure = yield wait
+            failure = yield retry_wait(failure, attempt)
 
     @override
     def backoff_max_tries(self) -> int:
@@ -227,13 +218,17 @@ class LitmosStream(RESTStream[int]):
 
     @override
     def backoff_handler(self, details: t.Any) -> None:
+        failure = details.get("exception")
+        reason = (
+            str(failure) if isinstance(failure, RetriableAPIError) else (describe_failure(failure))
+        )
         self.logger.warning(
             "Retrying %s in %.0f s (attempt %d of %d): %s",
             self.name,
             details["wait"],
             details["tries"] + 1,
             self.backoff_max_tries(),
-            details.get("exception"),
+            reason,
         )
 
     @override
@@ -254,8 +249,15 @@ class LitmosStream(RESTStream[int]):
         if status >= HTTPStatus.BAD_REQUEST:
             msg = f"Litmos refused {self.path} (HTTP {status}): {error_summary(response)}"
             raise LitmosAPIError(msg)
+        if status >= HTTPStatus.MULTIPLE_CHOICES:  # a redirect requests could not follow
+            msg = f"Litmos answered {self.path} with HTTP {status}: {error_summary(response)}"
+            raise LitmosAPIError(msg)
         try:
             self.page_rows(response)
+        except LitmosShapeError as exc:
+            # Well-formed but not a list of rows: asking again would get the same.
+            msg = f"Litmos sent {self.path} in a shape the tap cannot read: {exc}"
+            raise LitmosAPIError(msg) from exc
         except LitmosBodyError as exc:
             # A truncated or mangled body is a transient fault: ask again.
             msg = f"Litmos sent an unreadable {self.response_format.upper()} body: {exc}"
@@ -272,7 +274,8 @@ class LitmosStream(RESTStream[int]):
             if content_type.startswith("text/html"):
                 msg = f"expected {self.response_format.upper()}, got an HTML page"
                 raise LitmosBodyError(msg)
-            rows = json_rows(body) if self.response_format == "json" else xml_rows(body)
+            read = json_rows if self.response_format == "json" else xml_rows
+            rows = read(body, single_object=self.single_object)
             setattr(response, _PAGE_ROWS_ATTR, rows)
             if rows:
                 self._warn_unknown_fields(rows[0])
@@ -285,7 +288,39 @@ class LitmosStream(RESTStream[int]):
     @functools.cached_property
     def _convert(self) -> Callable[[Mapping[str, object]], dict]:
         # JSON strings carry HTML entities (&amp;, &#39;); XML text is already plain.
-        return record_converter(self.schema, unescape_html=self.response_format == "json")
+        # Keys the state and the target rely on must convert; any other bad value
+        # becomes null with a warning, so one odd row never stops a nightly run.
+        return record_converter(
+            self.schema,
+            unescape_html=self.response_format == "json",
+            strict=(*(self.primary_keys or ()), self.replication_key),
+            on_bad_value=self._null_bad_value,
+        )
+
+    def _null_bad_value(self, row: Mapping[str, object], field: str, raw: object) -> None:
+        text = repr(raw)
+        if len(text) > BAD_VALUE_QUOTE_CHARS:
+            text = text[: BAD_VALUE_QUOTE_CHARS - 1] + "…"
+        self.logger.warning(
+            "Set to null: a %s value Litmos sent for %s %s that is not a valid %s: %s",
+            field,
+            self.name,
+            self._key_text(row),
+            self._field_type_name(field),
+            text,
+        )
+        self._tap.bad_values[self.name, field] += 1  # type: ignore[attr-defined]
+
+    def _key_text(self, row: Mapping[str, object]) -> str:
+        return ", ".join(f"{k}={row.get(k)}" for k in self.primary_keys or ())
+
+    def _field_type_name(self, field: str) -> str:
+        prop = self.schema["properties"].get(field, {})
+        if prop.get("format") == "date-time":
+            return "date"
+        types = prop.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        return next((k for k in ("integer", "number", "boolean") if k in types), "value")
 
     @functools.cached_property
     def _unknown_fields_seen(self) -> set[str]:
@@ -310,18 +345,28 @@ class LitmosStream(RESTStream[int]):
             yield from super().generate_child_contexts(record, context)
 
     @override
-    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        for row in self.request_records(context):
+            record = self.to_record(row, context)
+            if record is not None and self.wanted(record):
+                yield record
+
+    def to_record(self, row: Mapping[str, object], context: Context | None) -> Record | None:  # noqa: ARG002
+        """One raw Litmos row as a Singer record: every value converted by the schema."""
         try:
-            record = self._convert(row)
+            return self._convert(row)
         except LitmosValueError as exc:
-            keys = {k: row.get(k) for k in self.primary_keys or []}
-            msg = f"Cannot read a {self.name} record {keys}: {exc}"
+            article = "an" if self.name[:1] in "aeiou" else "a"
+            msg = f"Cannot read {article} {self.name} record ({self._key_text(row)}): {exc}"
             raise LitmosAPIError(msg) from exc
-        if cutoff := self._cutoff_text:
-            value = record.get(self.replication_key)
-            if value is not None and value < cutoff:  # canonical text compares as time
-                return None
-        return record
+
+    def wanted(self, record: Record) -> bool:
+        """Whether this run emits the record: not older than the starting cutoff."""
+        cutoff = self._cutoff_text
+        if not cutoff:
+            return True
+        value = record.get(self.replication_key)  # type: ignore[arg-type]
+        return value is None or value >= cutoff  # canonical text compares as time
 
     # --- Incremental -------------------------------------------------------------
 
@@ -348,14 +393,6 @@ class LitmosStream(RESTStream[int]):
     @functools.cached_property
     def _cutoff_text(self) -> str | None:
         return format_datetime(self.starting_cutoff) if self.starting_cutoff else None
-
-    def _page_is_past_cutoff(self, rows: list[dict]) -> bool:
-        # The same comparison post_process makes, on the page's last (oldest) row.
-        cutoff = self._cutoff_text
-        if not cutoff:
-            return False
-        oldest = to_datetime_text(rows[-1].get(self.replication_key))
-        return oldest is not None and oldest < cutoff
 
     @override
     def compare_start_date(self, value: str, start_date_value: str) -> str:

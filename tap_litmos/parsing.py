@@ -14,6 +14,7 @@ Nothing here does I/O, so every rule is unit-tested on its own.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 import typing as t
@@ -23,7 +24,10 @@ from xml.parsers import expat
 import msgspec
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
+
+    #: Called as (row, field, raw value) for a value that does not convert.
+    BadValueHandler = Callable[[Mapping[str, object], str, object], None]
 
 UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 (naive: arithmetic on UTC wall clocks)
@@ -318,17 +322,55 @@ def _field_plan(  # noqa: PLR0911 (one return per JSON type)
     if "boolean" in types:
         return bool, to_boolean
     if "array" in types:
-        items = record_converter(prop.get("items", {}), unescape_html=unescape_html)
-        return _NoValue, lambda rows: None if rows is None else [items(row) for row in rows]  # type: ignore[attr-defined]
+        _, item = _field_plan(prop.get("items", {}), unescape_html=unescape_html)
+        return _NoValue, functools.partial(_convert_array, item)
     if "object" in types:
-        return _NoValue, record_converter(prop, unescape_html=unescape_html)  # type: ignore[return-value]
+        fields = record_converter(prop, unescape_html=unescape_html)
+        return _NoValue, functools.partial(_convert_object, fields)
     if unescape_html:
         return _NeedsUnescape, to_unescaped_text
     return str, to_text
 
 
+class XmlElements(list):
+    """The child elements of one XML element, in order: ``[(name, value), ...]``.
+
+    XML cannot tell an object from a list without a schema (one ``<Address>`` with
+    child fields, or a ``<Days>`` holding ``<Day>`` rows), so the reader keeps the
+    elements and the converter reads them as the schema says.
+    """
+
+
+def _convert_object(fields: Converter, value: object) -> object:
+    if value is None or value == "":
+        return None
+    if isinstance(value, XmlElements):
+        value = dict(value)
+    if not isinstance(value, dict):
+        msg = f"not an object: {value!r}"
+        raise LitmosValueError(msg)
+    return fields(value)
+
+
+def _convert_array(item: Converter, value: object) -> list | None:
+    if value is None:
+        return None
+    if value == "":
+        return []
+    if isinstance(value, XmlElements):
+        return [item(v) for _, v in value]
+    if not isinstance(value, list):
+        msg = f"not a list: {value!r}"
+        raise LitmosValueError(msg)
+    return [item(v) for v in value]
+
+
 def record_converter(
-    schema: Mapping[str, t.Any], *, unescape_html: bool
+    schema: Mapping[str, t.Any],
+    *,
+    unescape_html: bool,
+    strict: Collection[str] = (),
+    on_bad_value: BadValueHandler | None = None,
 ) -> Callable[[Mapping[str, object]], dict[str, object]]:
     """Build the function that turns one raw Litmos row into a Singer record.
 
@@ -341,6 +383,13 @@ def record_converter(
     Args:
         schema: the stream's JSON schema (an object schema).
         unescape_html: decode HTML entities in strings (JSON pages carry them).
+        strict: fields whose bad value must fail the record (keys the state relies on).
+        on_bad_value: called as `(row, field, raw value)` for a value that does not
+            convert in any other field, which then becomes null. Without it, any bad
+            value fails the record.
+
+    Raises:
+        LitmosValueError: (from the returned function) naming the field that failed.
 
     """
     plans = [
@@ -348,15 +397,9 @@ def record_converter(
         for name, prop in schema.get("properties", {}).items()
     ]
 
-    def convert_or_name_the_field(row: Mapping[str, object]) -> dict[str, object]:
-        record = {}
-        for name, _, conv in plans:
-            try:
-                record[name] = conv(row.get(name))
-            except LitmosValueError as exc:  # noqa: PERF203 (the error path only)
-                msg = f"field {name}: {exc}"
-                raise LitmosValueError(msg) from exc
-        return record
+    convert_field_by_field = functools.partial(
+        _convert_field_by_field, plans, strict=strict, on_bad_value=on_bad_value
+    )
 
     def convert(row: Mapping[str, object]) -> dict[str, object]:
         if row is None:
@@ -373,10 +416,32 @@ def record_converter(
                 else:
                     record[name] = conv(value)
         except LitmosValueError:
-            return convert_or_name_the_field(row)
+            return convert_field_by_field(row)
         return record
 
     return convert
+
+
+def _convert_field_by_field(
+    plans: list[tuple[str, type, Converter]],
+    row: Mapping[str, object],
+    *,
+    strict: Collection[str],
+    on_bad_value: BadValueHandler | None,
+) -> dict[str, object]:
+    """The slow path, taken only by a row with a bad value: name it, null it if allowed."""
+    record = {}
+    for name, _, conv in plans:
+        raw = row.get(name)
+        try:
+            record[name] = conv(raw)
+        except LitmosValueError as exc:
+            if on_bad_value is None or name in strict:
+                msg = f"field {name}: {exc}"
+                raise LitmosValueError(msg) from exc
+            on_bad_value(row, name, raw)
+            record[name] = None
+    return record
 
 
 # ---------------------------------------------------------------------------
@@ -387,34 +452,49 @@ class LitmosBodyError(ValueError):
     """A response body that is not the JSON or XML list Litmos should have sent."""
 
 
-def json_rows(body: bytes) -> list[dict[str, object]]:
-    """Decode a JSON page: a bare array of objects (or ``{"Name": [...]}``, tolerated)."""
+class LitmosShapeError(LitmosBodyError):
+    """A well-formed body of the wrong shape (an object where a list of rows belongs)."""
+
+
+def json_rows(body: bytes, *, single_object: bool = False) -> list[dict[str, object]]:
+    """Decode a JSON page: a bare array of objects (or ``{"Name": [...]}``, tolerated).
+
+    With `single_object`, the endpoint answers one object (``GET /users/{id}``): it is
+    the page's one row.
+    """
     try:
         data = _json_decoder.decode(body)
     except msgspec.DecodeError as exc:
         msg = f"invalid JSON ({exc})"
         raise LitmosBodyError(msg) from exc
-    if isinstance(data, dict) and len(data) == 1:
-        (data,) = data.values()
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        msg = "expected a JSON array of objects"
-        raise LitmosBodyError(msg)
+    if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
+        (data,) = data.values()  # a wrapper such as {"Achievement": [...]}
+    elif single_object and isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        msg = f"expected a JSON array of rows, got {type(data).__name__}"
+        raise LitmosShapeError(msg)
+    if not all(isinstance(row, dict) for row in data):
+        msg = "expected every row of the JSON array to be an object"
+        raise LitmosShapeError(msg)
     return data
 
 
-def xml_rows(body: bytes) -> list[dict[str, object]]:
+def xml_rows(body: bytes, *, single_object: bool = False) -> list[dict[str, object]]:
     """Decode an XML page ``<Achievements><Achievement>...</Achievement></Achievements>``.
 
     Each child element of the root is one row and its child elements are fields:
     ``i:nil="true"`` (or ``nil="true"``) is null, an empty element is ``""``, and a field
-    with child elements is a nested collection (a list of rows), as JSON has it.
+    with child elements is `XmlElements`, which the schema-driven converter reads as
+    an object, a list of objects or a list of values, as JSON has it. With
+    `single_object`, the root element itself is the one row (``GET /users/{id}``).
 
     Parsed with expat directly (C, and rows built as it goes: several times faster than
     an element tree) and safely: a document type declaration, and with it any entity
     declaration, external entity or expansion bomb, is refused outright; Litmos never
     sends one.
     """
-    builder = _XmlRowBuilder()
+    builder = _XmlRowBuilder(row_depth=1 if single_object else 2)
     parser = expat.ParserCreate(namespace_separator="}")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse_dtd
@@ -438,43 +518,39 @@ def _refuse_dtd(*_args: object) -> t.NoReturn:
 
 
 class _XmlRowBuilder:
-    """Builds rows from expat events. Even depths are rows, odd depths (>= 3) fields."""
+    """Builds rows from expat events.
 
-    def __init__(self) -> None:
+    The root's children are rows and theirs are fields. A field with child elements
+    becomes `XmlElements`, to be read as an object or a list by the schema.
+    """
+
+    def __init__(self, row_depth: int = 2) -> None:
         self.rows: list[dict[str, object]] = []
         self._depth = 0
-        self._collections: list[list[dict[str, object]]] = [self.rows]
-        self._row: list[dict[str, object]] = []
-        self._field: list[list] = []  # [name, is_nil, text parts, nested rows or None]
+        self._row_depth = row_depth
+        # Open elements below the row: [name, is_nil, text parts, child elements or None]
+        self._open: list[list] = []
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self._depth += 1
-        if self._depth == 1:
-            return
-        if self._depth % 2 == 0:  # a row: inside the root or inside a collection field
-            if self._depth > 2:  # noqa: PLR2004
-                field = self._field[-1]
-                if field[3] is None:
-                    field[3] = []
-                    self._collections.append(field[3])
-            row: dict[str, object] = {}
-            self._collections[-1].append(row)
-            self._row.append(row)
-        else:
+        if self._depth == self._row_depth:
+            self.rows.append({})
+        elif self._depth > self._row_depth:
+            if self._open and self._open[-1][3] is None:
+                self._open[-1][3] = XmlElements()
             is_nil = attrs.get(XSI_NIL) == "true" or attrs.get("nil") == "true"
-            self._field.append([name.rpartition("}")[2], is_nil, [], None])
+            self._open.append([name.rpartition("}")[2], is_nil, [], None])
 
     def text(self, data: str) -> None:
-        if self._field and self._depth % 2 == 1:
-            self._field[-1][2].append(data)
+        if self._open:
+            self._open[-1][2].append(data)
 
     def end(self, _name: str) -> None:
-        if self._depth >= 3 and self._depth % 2 == 1:  # noqa: PLR2004
-            name, is_nil, parts, nested = self._field.pop()
-            if nested is not None:
-                self._collections.pop()
-            value = None if is_nil else nested if nested is not None else "".join(parts)
-            self._row[-1][name] = value
-        elif self._depth >= 2:  # noqa: PLR2004
-            self._row.pop()
+        if self._depth > self._row_depth:
+            name, is_nil, parts, children = self._open.pop()
+            value = None if is_nil else children if children is not None else "".join(parts)
+            if self._open:
+                self._open[-1][3].append((name, value))
+            else:
+                self.rows[-1][name] = value
         self._depth -= 1

@@ -3,17 +3,21 @@
 The SDK validates the JSON schema only for a sync and has no format checker, so a
 bad `start_date` or `api_url` would reach the first request. `find_problems` checks
 everything, with one message per problem that names the setting, and the tap calls
-it before any request in every mode (sync, --test and --discover).
+it before any request in every mode (sync, --test and --discover). Types, ranges,
+lengths and allowed values are read from the schema itself; only what a JSON schema
+cannot say (a parseable date, a safe URL, a usable budget backend) is written by hand.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import typing as t
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
 from tap_litmos.parsing import LitmosValueError, parse_datetime
+from tap_litmos.ratelimit import backend_problem
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -65,7 +69,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="API URL",
         description=(
             "Base URL ending in `/v1.svc`; overrides `region` (a proxy or the local"
-            " sandbox). Must be http(s)."
+            " sandbox). Must be https, except on a loopback host (127.0.0.0/8, ::1,"
+            " localhost). The API key is only ever sent to this host: a redirect elsewhere"
+            " fails the run."
         ),
     ),
     th.Property(
@@ -139,8 +145,20 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=5,
         title="Max Retries",
         description=(
-            "Retries of one request after a throttle (503/429: waits 60 s), a 5xx, a timeout,"
-            " a dropped connection or an unreadable body, before the run fails."
+            "Retries of one request after a throttle (503/429: waits Retry-After, else 60 s),"
+            " a 5xx, a timeout, a dropped connection or an unreadable body, before the run"
+            " fails."
+        ),
+    ),
+    th.Property(
+        "rate_limit_backend",
+        th.StringType,
+        title="Rate Limit Backend",
+        description=(
+            "Where the `max_requests_per_minute` budget is kept. Empty: in this process only."
+            " A file path: shared by every tap process on this machine naming the same file."
+            " A `redis://host:port/db` URL: shared by taps on several machines. Budgets are"
+            " per API key (stored as a hash of it, never the key)."
         ),
     ),
 ).to_dict()
@@ -152,73 +170,124 @@ def base_url(config: Mapping[str, t.Any]) -> str:
     return str(url).rstrip("/")
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: hosts that never leave this machine."""
+    if not host:
+        return False
+    if host.lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def find_problems(config: Mapping[str, t.Any]) -> list[str]:
     """Return one message per invalid setting; an empty list means the config is usable.
 
-    Values are never echoed for `api_key`.
+    Values are never echoed for secret settings (`api_key`).
     """
-    problems: list[str] = []
-
-    def check(name: str, ok: bool, message: str) -> None:  # noqa: FBT001
-        if not ok:
-            problems.append(f"Setting '{name}': {message}")
-
-    api_key = config.get("api_key")
-    check("api_key", isinstance(api_key, str) and bool(api_key.strip()),
-          "is required (the Litmos API key, sent as the apikey header)")  # fmt: skip
-
-    source = config.get("source", "tap-litmos")
-    check("source", isinstance(source, str) and 0 < len(source.strip()) <= MAX_SOURCE_LENGTH,
-          f"must be 1 to {MAX_SOURCE_LENGTH} characters, got {source!r}")  # fmt: skip
-
-    region = config.get("region", "us")
-    check("region", region in REGION_URLS,
-          f"must be one of {', '.join(REGION_URLS)}, got {region!r}")  # fmt: skip
-
-    api_url = config.get("api_url")
-    if api_url is not None:
-        parsed = urlparse(api_url) if isinstance(api_url, str) else None
-        example = "https://api.litmos.com/v1.svc"
-        check("api_url", parsed is not None and parsed.scheme in {"http", "https"}
-              and bool(parsed.netloc),
-              f"must be an http(s) URL such as {example}, got {api_url!r}")  # fmt: skip
-
-    start_date = config.get("start_date")
-    if start_date is not None:
-        try:
-            ok = isinstance(start_date, str) and parse_datetime(start_date) is not None
-        except LitmosValueError:
-            ok = False
-        check("start_date", ok,
-              f"must be an ISO 8601 date or date-time such as 2024-01-31 or"
-              f" 2024-01-31T08:00:00Z, got {start_date!r}")  # fmt: skip
-
-    def check_int(name: str, low: int, high: int | None = None) -> None:
-        value = config.get(name)
-        if value is None:
-            return
-        in_range = isinstance(value, int) and not isinstance(value, bool) and value >= low
-        in_range = in_range and (high is None or value <= high)
-        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
-        check(name, in_range, f"must be a whole number {bounds}, got {value!r}")
-
-    check_int("page_size", 1, MAX_PAGE_SIZE)
-    check_int("lookback_days", 0)
-    check_int("max_requests_per_minute", 0)
-    check_int("max_retries", 0)
-
-    timeout = config.get("request_timeout")
-    if timeout is not None:
-        check("request_timeout", isinstance(timeout, (int, float))
-              and not isinstance(timeout, bool) and timeout > 0,
-              f"must be a number of seconds > 0, got {timeout!r}")  # fmt: skip
-
-    fmt = config.get("response_format", "json")
-    check("response_format", fmt in {"json", "xml"}, f"must be json or xml, got {fmt!r}")
-
-    user_ids = config.get("user_ids")
-    if user_ids is not None:
-        check("user_ids", isinstance(user_ids, list)
-              and all(isinstance(u, str) and u.strip() for u in user_ids),
-              "must be a list of Litmos user ids (non-empty strings)")  # fmt: skip
+    problems = [
+        f"Setting '{name}': {message}"
+        for name, prop in CONFIG_SCHEMA["properties"].items()
+        if (message := _schema_problem(name, prop, config))
+    ]
+    problems += [
+        f"Setting '{name}': {message}"
+        for name, check in _HAND_CHECKS.items()
+        if config.get(name) not in (None, "") and (message := check(config[name]))
+    ]
     return problems
+
+
+def _schema_problem(name: str, prop: Mapping[str, t.Any], config: Mapping[str, t.Any]) -> str:
+    """What the JSON schema says is wrong with one setting ("" when nothing is)."""
+    value = config.get(name)
+    if value == "" and name in _HAND_CHECKS:
+        value = None  # an empty optional setting is an unset one (Meltano may pass "")
+    if value is None:
+        if name in CONFIG_SCHEMA.get("required", []):
+            return _REQUIRED_HINTS.get(name, "is required")
+        return ""
+    shown = "" if prop.get("secret") else f", got {value!r}"
+    types = prop.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if "integer" in types or "number" in types:
+        return _number_problem(prop, value, whole="integer" in types, shown=shown)
+    if "array" in types:
+        item_types = prop.get("items", {}).get("type", [])
+        ok = (
+            isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+            if "string" in item_types
+            else isinstance(value, list)
+        )
+        return "" if ok else "must be a list of non-empty strings (Litmos ids)" + shown
+    if "string" in types:
+        return _string_problem(name, prop, value, shown)
+    return ""
+
+
+def _string_problem(name: str, prop: Mapping[str, t.Any], value: object, shown: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        return _REQUIRED_HINTS.get(name, "must be a non-empty string" + shown)
+    if (enum := prop.get("enum")) and value not in enum:
+        return f"must be one of {', '.join(enum)}{shown}"
+    if (longest := prop.get("maxLength")) and len(value) > longest:
+        return f"must be 1 to {longest} characters{shown}"
+    return ""
+
+
+def _number_problem(prop: Mapping[str, t.Any], value: object, *, whole: bool, shown: str) -> str:
+    low, high = prop.get("minimum"), prop.get("maximum")
+    above = prop.get("exclusiveMinimum")
+    kinds = (int,) if whole else (int, float)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    ok = ok and (low is None or value >= low) and (high is None or value <= high)  # type: ignore[operator]
+    ok = ok and (above is None or value > above)  # type: ignore[operator]
+    if ok:
+        return ""
+    if above is not None:
+        bounds = f"> {above}"
+    elif high is not None:
+        bounds = f"from {low} to {high}"
+    else:
+        bounds = f">= {low}"
+    what = "a whole number" if whole else "a number"
+    return f"must be {what} {bounds}{shown}"
+
+
+def _api_url_problem(value: object) -> str:
+    example = "https://api.litmos.com/v1.svc"
+    parsed = urlparse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        return f"must be an https URL such as {example}, got {value!r}"
+    if parsed.scheme == "http" and not is_loopback_host(parsed.hostname):
+        return (
+            f"must use https (the API key would travel in clear text to {parsed.hostname});"
+            " plain http is allowed only for a loopback host such as 127.0.0.1"
+        )
+    if parsed.username or parsed.password:
+        return "must not carry a user name or password"
+    return ""
+
+
+def _start_date_problem(value: object) -> str:
+    try:
+        ok = isinstance(value, str) and parse_datetime(value) is not None
+    except LitmosValueError:
+        ok = False
+    if ok:
+        return ""
+    return (
+        "must be an ISO 8601 date or date-time such as 2024-01-31 or"
+        f" 2024-01-31T08:00:00Z, got {value!r}"
+    )
+
+
+_REQUIRED_HINTS = {"api_key": "is required (the Litmos API key, sent as the apikey header)"}
+# What the schema cannot say, by setting.
+_HAND_CHECKS: dict[str, t.Callable[[object], str]] = {
+    "api_url": _api_url_problem,
+    "start_date": _start_date_problem,
+    "rate_limit_backend": lambda value: backend_problem(value) or "",
+}

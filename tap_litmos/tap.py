@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
+import datetime as dt
 import functools
 import sys
 import typing as t
@@ -13,9 +15,10 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_litmos import settings
-from tap_litmos.parsing import LitmosValueError
-from tap_litmos.ratelimit import SlidingWindowLimiter
+from tap_litmos.parsing import LitmosValueError, format_datetime, parse_datetime
+from tap_litmos.ratelimit import RateLimitBackendError, RequestBudget
 from tap_litmos.streams import STREAM_TYPES
+from tap_litmos.streams.users import EarliestUsersProbe
 from tap_litmos.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
@@ -35,6 +38,7 @@ _EXPECTED_FAILURES = (
     FatalAPIError,
     RetriableAPIError,
     LitmosValueError,
+    RateLimitBackendError,
     requests.exceptions.RequestException,
 )
 
@@ -58,8 +62,8 @@ class TapLitmos(Tap):
             super().sync_all()
         finally:
             self.message_writer.flush()  # RECORD lines not yet followed by a STATE
-            if waited := self.rate_limiter.waited:
-                self.logger.info("Waited %.0f s in all for the request budget", waited)
+            self._log_run_summary()
+            self.request_budget.close()
 
     @override
     def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
@@ -67,11 +71,55 @@ class TapLitmos(Tap):
             return super().run_sync_dry_run(*args, **kwargs)
         finally:
             self.message_writer.flush()
+            self.request_budget.close()
 
     @functools.cached_property
-    def rate_limiter(self) -> SlidingWindowLimiter:
-        """One request budget for all streams of this run (Litmos counts per API key)."""
-        return SlidingWindowLimiter(int(self.config.get("max_requests_per_minute", 90)))
+    def request_budget(self) -> RequestBudget:
+        """One request budget for all streams of this run (Litmos counts per API key).
+
+        With `rate_limit_backend` it is shared with every other tap process that names
+        the same file or Redis server and uses the same key.
+        """
+        return RequestBudget(
+            int(self.config.get("max_requests_per_minute", 90)),
+            self.config["api_key"],
+            self.config.get("rate_limit_backend") or None,
+        )
+
+    @functools.cached_property
+    def bad_values(self) -> collections.Counter[tuple[str, str]]:
+        """Values set to null because they did not convert, by (stream, field)."""
+        return collections.Counter()
+
+    @functools.cached_property
+    def account_start(self) -> dt.datetime:
+        """The earliest instant the account can hold data: its first user's CreatedDate.
+
+        Where date-window streams begin a first run without `start_date`; read once
+        per run, with one request.
+        """
+        probe = EarliestUsersProbe(tap=self)
+        created = [r["CreatedDate"] for r in probe.get_records(None) if r["CreatedDate"]]
+        if created:
+            start = parse_datetime(min(created)) - dt.timedelta(days=1)
+            why = "the earliest user CreatedDate, less a day"
+        else:
+            start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+            why = "the account has no users"
+        self.logger.info(
+            "No start_date and no bookmark: date-window streams start at %s (%s)",
+            format_datetime(start),  # type: ignore[arg-type]
+            why,
+        )
+        return start  # type: ignore[return-value]
+
+    def _log_run_summary(self) -> None:
+        if "request_budget" in self.__dict__ and (waited := self.request_budget.waited):
+            self.logger.info("Waited %.0f s in all for the request budget", waited)
+        for (stream, field), count in sorted(self.bad_values.items()):
+            self.logger.warning(
+                "%d %s value(s) of %s did not convert and were set to null", count, field, stream
+            )
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

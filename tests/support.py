@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import http.server
 import io
 import json
+import threading
 import typing as t
 
 from tap_litmos.tap import TapLitmos
@@ -38,6 +40,7 @@ class TapRun:
 
     messages: list[dict]
     error: BaseException | None = None
+    tap: TapLitmos | None = None
 
     def records(self, stream: str = "achievements") -> list[dict]:
         return [
@@ -77,6 +80,7 @@ def run_tap(
     """Run a full sync in-process and parse what it wrote (also when it fails)."""
     out = _Capture()
     error = None
+    tap = None
     with contextlib.redirect_stdout(out):
         try:
             tap = TapLitmos(config=config, state=state, catalog=catalog, parse_env_config=False)
@@ -85,4 +89,63 @@ def run_tap(
             if not allow_failure:
                 raise
             error = exc
-    return TapRun([json.loads(line) for line in out.text().splitlines() if line], error)
+    return TapRun([json.loads(line) for line in out.text().splitlines() if line], error, tap)
+
+
+@dataclasses.dataclass
+class SeenRequest:
+    """One request a `LoopbackServer` received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class LoopbackServer:
+    """A tiny HTTP server on a loopback address that records what it receives.
+
+    It stands for "some other host" in redirect tests (127.0.0.2 is another host to a
+    client, yet never leaves this machine) and for odd replies the sandbox has no
+    reason to make. A GET of a path in `routes` gets that reply (status, headers,
+    body), any other GET gets `reply`.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        reply: tuple[int, dict[str, str], bytes] = (200, {}, b"[]"),
+    ) -> None:
+        self.seen: list[SeenRequest] = []
+        self.reply = reply
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.seen.append(SeenRequest("GET", self.path, dict(self.headers.items())))
+                path = self.path.split("?", 1)[0]
+                status, headers, body = outer.routes.get(path, outer.reply)
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def origin(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

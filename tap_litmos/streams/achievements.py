@@ -6,7 +6,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_litmos.client import LitmosStream
+from tap_litmos.patterns import DescendingSinceStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -17,15 +17,13 @@ except ImportError:  # Python < 3.12
     from typing_extensions import override
 
 
-class AchievementsStream(LitmosStream):
+class AchievementsStream(DescendingSinceStream):
     """`GET /achievements`: newest first, filtered on the server by `since` and `userid`."""
 
     name = "achievements"
     path = "/achievements"
     primary_keys = ("AchievementId",)
     replication_key = "AchievementDate"
-    since_param = "since"
-    newest_first = True
 
     schema = th.PropertiesList(
         th.Property("UserId", th.StringType, description="Encrypted id of the learner."),
@@ -62,8 +60,8 @@ class AchievementsStream(LitmosStream):
         return [{"userid": user_id} for user_id in dict.fromkeys(user_ids)]
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
-        params = super().get_url_params(context, next_page_token)
+    def filter_params(self, context: Context | None) -> dict:
+        params = super().filter_params(context)
         if context and context.get("userid"):
             params["userid"] = context["userid"]
         return params

@@ -23,6 +23,7 @@ from tap_litmos.parsing import (
     to_integer,
     to_unescaped_text,
     unescape_html,
+    XmlElements,
     xml_rows,
 )
 
@@ -227,7 +228,11 @@ def test_xml_nil_empty_and_nested() -> None:
         b"</Thing></Things>"
     )
     assert xml_rows(page) == [
-        {"A": None, "B": None, "C": "", "D": "text", "Days": [{"Id": "1"}, {"Id": "2"}]}
+        {
+            "A": None, "B": None, "C": "", "D": "text",
+            "Days": XmlElements([("Day", XmlElements([("Id", "1")])),
+                                 ("Day", XmlElements([("Id", "2")]))]),
+        }
     ]
 
 
@@ -279,3 +284,96 @@ def test_the_fast_date_path_agrees_with_the_general_one() -> None:
         wire = f"/Date({millis})/"
         slow = format_datetime(dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(milliseconds=millis))
         assert to_datetime_text(wire) == slow, wire
+
+
+NESTED_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "Id": {"type": ["string", "null"]},
+        "Address": {
+            "type": ["object", "null"],
+            "properties": {
+                "City": {"type": ["string", "null"]},
+                "Zip": {"type": ["integer", "null"]},
+            },
+        },
+        "Tags": {"type": ["array", "null"], "items": {"type": ["string"]}},
+        "Scores": {"type": ["array", "null"], "items": {"type": ["integer"]}},
+        "Days": {
+            "type": ["array", "null"],
+            "items": {
+                "type": "object",
+                "properties": {
+                    "Id": {"type": ["integer", "null"]},
+                    "Start": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("json_page", "xml_inner", "expected"),
+    [
+        (
+            b'[{"Id":"a","Address":{"City":"Caf&#233;ville","Zip":"123"},"Tags":["x","y &amp; z"],'
+            b'"Scores":[1,"2"],"Days":[{"Id":1,"Start":"\\/Date(1719860400000-0700)\\/"}]}]',
+            b"<Id>a</Id><Address><City>Caf\xc3\xa9ville</City><Zip>123</Zip></Address>"
+            b"<Tags><string>x</string><string>y &amp; z</string></Tags>"
+            b"<Scores><int>1</int><int>2</int></Scores>"
+            b"<Days><Day><Id>1</Id><Start>2024-07-01T12:00:00</Start></Day></Days>",
+            {
+                "Id": "a",
+                "Address": {"City": "Caféville", "Zip": 123},
+                "Tags": ["x", "y & z"],
+                "Scores": [1, 2],
+                "Days": [{"Id": 1, "Start": "2024-07-01T12:00:00.000Z"}],
+            },
+        ),
+        (
+            b'[{"Id":"b","Address":null,"Tags":[],"Scores":null,"Days":[]}]',
+            b'<Id>b</Id><Address i:nil="true"/><Tags/><Scores i:nil="true"/><Days/>',
+            {"Id": "b", "Address": None, "Tags": [], "Scores": None, "Days": []},
+        ),
+    ],
+)
+def test_nested_shapes_read_alike_from_json_and_xml(
+    json_page: bytes, xml_inner: bytes, expected: dict
+) -> None:
+    xml_page = (
+        b'<Rows xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><Row>'
+        + xml_inner
+        + b"</Row></Rows>"
+    )
+    from_json = record_converter(NESTED_SCHEMA, unescape_html=True)(json_rows(json_page)[0])
+    from_xml = record_converter(NESTED_SCHEMA, unescape_html=False)(xml_rows(xml_page)[0])
+    assert from_json == expected
+    assert from_xml == expected
+
+
+def test_a_single_object_body_is_one_row_where_the_endpoint_says_so() -> None:
+    assert json_rows(b'{"Id":"u1","Name":"x"}', single_object=True) == [{"Id": "u1", "Name": "x"}]
+    assert xml_rows(b"<User><Id>u1</Id><Name>x</Name></User>", single_object=True) == [
+        {"Id": "u1", "Name": "x"}
+    ]
+    with pytest.raises(LitmosBodyError):
+        json_rows(b'{"Id":"u1","Name":"x"}')  # where a list belongs, it is a shape error
+
+
+def test_a_bad_value_nulls_only_its_field_when_a_handler_is_given() -> None:
+    seen: list[tuple[str, object]] = []
+    convert = record_converter(
+        SCHEMA,
+        unescape_html=False,
+        strict=("Name",),
+        on_bad_value=lambda _row, field, raw: seen.append((field, raw)),
+    )
+    record = convert({"Name": "x", "Count": "many", "When": "soon", "Price": "1.5"})
+    assert record == {
+        "Name": "x", "When": None, "Count": None, "Active": None, "Price": Decimal("1.5"),
+        "Missing": None,
+    }
+    assert seen == [("When", "soon"), ("Count", "many")]
+    with pytest.raises(LitmosValueError, match="field Name"):
+        convert({"Name": {"not": "text"}, "Count": "many"})

@@ -31,6 +31,13 @@ def test_a_good_config_has_no_problems() -> None:
         ({"request_timeout": 0}, "request_timeout"),
         ({"user_ids": "abc"}, "user_ids"),
         ({"max_requests_per_minute": -5}, "max_requests_per_minute"),
+        ({"api_url": "http://api.litmos.com/v1.svc"}, "api_url"),
+        ({"api_url": "http://10.0.0.5/v1.svc"}, "api_url"),
+        ({"api_url": "https://user:pw@api.litmos.com/v1.svc"}, "api_url"),
+        ({"max_retries": 1.5}, "max_retries"),
+        ({"request_timeout": "fast"}, "request_timeout"),
+        ({"source": "   "}, "source"),
+        ({"rate_limit_backend": "ftp://example.com/budget"}, "rate_limit_backend"),
     ],
 )
 def test_each_bad_setting_gives_one_problem_naming_it(override: dict, setting: str) -> None:
@@ -71,3 +78,40 @@ def test_base_url_from_region_or_override() -> None:
 def test_schema_marks_the_key_secret_and_required() -> None:
     assert CONFIG_SCHEMA["properties"]["api_key"]["secret"] is True
     assert "api_key" in CONFIG_SCHEMA["required"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.litmos.com/v1.svc",
+        "http://127.0.0.1:8765/v1.svc",
+        "http://127.9.8.7/v1.svc",
+        "http://localhost:8765/v1.svc",
+        "http://[::1]:8765/v1.svc",
+    ],
+)
+def test_https_or_a_loopback_host(url: str) -> None:
+    assert find_problems({**GOOD, "api_url": url}) == []
+
+
+def test_plain_http_elsewhere_says_why() -> None:
+    (problem,) = find_problems({**GOOD, "api_url": "http://api.litmos.com/v1.svc"})
+    assert "must use https" in problem
+    assert "api.litmos.com" in problem
+
+
+def test_ranges_come_from_the_schema() -> None:
+    # Every bounded integer setting is checked against the bounds the schema declares.
+    for name, prop in CONFIG_SCHEMA["properties"].items():
+        if "integer" in prop.get("type", []) and "minimum" in prop:
+            assert find_problems({**GOOD, name: prop["minimum"]}) == []
+            (problem,) = find_problems({**GOOD, name: prop["minimum"] - 1})
+            assert f"'{name}'" in problem
+            if "maximum" in prop:
+                (problem,) = find_problems({**GOOD, name: prop["maximum"] + 1})
+                assert f"'{name}'" in problem
+
+
+@pytest.mark.parametrize("name", ["api_url", "start_date", "rate_limit_backend"])
+def test_an_empty_optional_setting_is_unset(name: str) -> None:
+    assert find_problems({**GOOD, name: ""}) == []

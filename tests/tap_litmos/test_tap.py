@@ -129,3 +129,47 @@ def test_about_and_version() -> None:
         [sys.executable, "-m", "tap_litmos", "--version"], capture_output=True, text=True, check=True
     )
     assert version.stdout.startswith("tap-litmos v")
+
+
+def _redirect_elsewhere(sandbox: LitmosSandbox, elsewhere: str) -> None:
+    sandbox.configure(redirect_base=elsewhere)
+    sandbox.inject("redirect")
+
+
+HARDENING_SCENARIOS: dict[str, t.Callable[[LitmosSandbox, str], None]] = {
+    "cross-host redirect": _redirect_elsewhere,
+    "bad value": lambda sb, _: sb.set_raw(
+        "achievements", sb.truth()[3]["AchievementId"], "CertificateId", "n/a"
+    ),
+    "bad key": lambda sb, _: sb.set_raw(
+        "achievements", sb.truth()[3]["AchievementId"], "AchievementId", "n/a"
+    ),
+    "throttled with Retry-After": lambda sb, _: (
+        sb.configure(retry_after=0),
+        sb.inject("429"),
+    ),
+    "unknown field": lambda sb, _: sb.configure(extra_fields={"Surprise": "1"}),
+}
+
+
+@pytest.mark.parametrize("log_level", ["INFO", "DEBUG"])
+@pytest.mark.parametrize("scenario", list(HARDENING_SCENARIOS))
+def test_hardening_runs_never_show_the_key_and_fail_in_one_line(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict, scenario: str, log_level: str
+) -> None:
+    from tests.support import LoopbackServer  # noqa: PLC0415
+
+    with LoopbackServer("127.0.0.2") as elsewhere:
+        HARDENING_SCENARIOS[scenario](sandbox, elsewhere.origin)
+        result = tap_cli(tmp_path, config, env={"TAP_LITMOS_LOGLEVEL": log_level})
+    assert elsewhere.seen == []
+    assert API_KEY not in result.stdout
+    assert API_KEY not in result.stderr
+    fails = scenario in {"cross-host redirect", "bad key"}
+    assert (result.returncode != 0) == fails, result.stderr
+    if fails:
+        assert len(error_lines(result.stderr)) >= 1
+        if log_level == "INFO":
+            assert "Traceback" not in result.stderr
+    else:
+        assert result.stdout.count('"type":"RECORD"') == 500

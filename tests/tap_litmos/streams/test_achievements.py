@@ -277,3 +277,19 @@ def test_the_api_key_travels_only_in_the_header(sandbox: LitmosSandbox, config: 
     (request,) = api_requests(sandbox)
     assert API_KEY not in str(request["params"])
     assert request["status"] == 200
+
+
+def test_the_early_stop_keeps_a_tie_that_straddles_a_page_edge(
+    sandbox: LitmosSandbox, config: dict
+) -> None:
+    # start_date falls on an instant three rows share; a page ends after the first of
+    # them. That page's oldest row equals the cutoff: it is not past it, so paging goes on.
+    tie = dt.datetime(2025, 1, 15, 12, tzinfo=UTC)
+    positions = [i for i, r in enumerate(sandbox.truth()) if r["AchievementDate"] == tie]
+    assert positions == list(range(positions[0], positions[0] + 3))
+    page_size = positions[0] + 1
+    run = run_tap({**config, "start_date": "2025-01-15T12:00:00Z", "page_size": page_size})
+    expected = truth_since(sandbox, tie)
+    assert len(expected) == positions[0] + 3
+    assert by_id(run.records()) == by_id(expected)
+    assert [r["params"]["start"] for r in api_requests(sandbox)] == ["0", str(page_size)]
