@@ -100,6 +100,11 @@ class LitmosStream(RESTStream[int]):
 
     #: The endpoint answers one object, not a list (``GET /users/{id}``).
     single_object: t.ClassVar[bool] = False
+    #: Wire fields the stream reads on purpose without extracting (no warning for them).
+    known_fields: t.ClassVar[frozenset[str]] = frozenset()
+    #: What a child stream's context carries: {context key: field of this record}.
+    #: Ids only, so a child's requests and records are all it can change.
+    child_context_keys: t.ClassVar[dict[str, str]] = {}
     # One flat bookmark per stream, never one per partition or parent record: the
     # state stays small and a run interrupted half-way simply starts over.
     state_partitioning_keys: t.ClassVar[list[str] | None] = []  # type: ignore[misc]
@@ -277,13 +282,18 @@ class LitmosStream(RESTStream[int]):
             read = json_rows if self.response_format == "json" else xml_rows
             rows = read(body, single_object=self.single_object)
             setattr(response, _PAGE_ROWS_ATTR, rows)
-            if rows:
-                self._warn_unknown_fields(rows[0])
         return rows
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        return self.page_rows(response)
+        rows = self.flatten(self.page_rows(response))
+        if rows:
+            self._warn_unknown_fields(rows[0])
+        return rows
+
+    def flatten(self, rows: list[dict]) -> list[dict]:
+        """The stream's rows in a page's rows (a nested endpoint yields its inner rows)."""
+        return rows
 
     @functools.cached_property
     def _convert(self) -> Callable[[Mapping[str, object]], dict]:
@@ -327,7 +337,8 @@ class LitmosStream(RESTStream[int]):
         return set()
 
     def _warn_unknown_fields(self, row: Mapping[str, object]) -> None:
-        new = row.keys() - self.schema["properties"].keys() - self._unknown_fields_seen
+        known = self.schema["properties"].keys() | self.known_fields | self._unknown_fields_seen
+        new = row.keys() - known
         if new:
             self._unknown_fields_seen.update(new)
             self.logger.warning(
@@ -346,10 +357,16 @@ class LitmosStream(RESTStream[int]):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict]:
+        # A child's records carry the parent ids of its context (UserId, SessionId ...).
+        ids = {k: v for k, v in (context or {}).items() if k in self.schema["properties"]}
         for row in self.request_records(context):
-            record = self.to_record(row, context)
+            record = self.to_record({**row, **ids} if ids else row, context)
             if record is not None and self.wanted(record):
                 yield record
+
+    @override
+    def get_child_context(self, record: Record, context: Context | None) -> Context | None:
+        return {key: record[field] for key, field in self.child_context_keys.items()}
 
     def to_record(self, row: Mapping[str, object], context: Context | None) -> Record | None:  # noqa: ARG002
         """One raw Litmos row as a Singer record: every value converted by the schema."""

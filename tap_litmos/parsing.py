@@ -341,6 +341,19 @@ class XmlElements(list):
     """
 
 
+def nested_rows(value: object) -> list[dict]:
+    """The rows of a nested collection, from JSON (a list) or XML (`XmlElements`).
+
+    For endpoints that answer a tree (ILT sessions: course > module > session > day),
+    whose inner rows become records of their own. Null or empty is no rows.
+    """
+    if isinstance(value, XmlElements):
+        return [dict(v) if isinstance(v, XmlElements) else v for _, v in value]
+    if isinstance(value, list):
+        return value
+    return []
+
+
 def _convert_object(fields: Converter, value: object) -> object:
     if value is None or value == "":
         return None

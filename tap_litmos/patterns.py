@@ -95,14 +95,13 @@ class DateWindowStream(LitmosStream):
         """(start, end, is_last) of each window from the starting value to the run start.
 
         A window asks for `since - 1 s` to `end + 1 s`, so it holds at most 7 days less
-        2 seconds. The last one asks for `to` a day ahead instead ("`to` must be in the
-        future to include today"), so it holds at most 6 days.
+        2 seconds. The last one asks for `to` as far ahead as the 7 days allow ("`to`
+        must be in the future to include today"); it ends at the run's start.
         """
         start = self.starting_cutoff or self._tap.account_start  # type: ignore[attr-defined]
         end_of_run = self.run_started
         full = self.MAX_SPAN - 2 * ONE_SECOND
-        last = self.MAX_SPAN - dt.timedelta(days=1)
-        while end_of_run - start > last:
+        while end_of_run - start > full:
             yield start, start + full, False
             start += full
         yield start, end_of_run, True

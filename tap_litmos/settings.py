@@ -79,8 +79,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.DateTimeType,
         title="Start Date",
         description=(
-            "ISO 8601 date or date-time (UTC unless it has an offset): the earliest"
-            " AchievementDate to extract on a first run. Empty: the whole history."
+            "ISO 8601 date or date-time (UTC unless it has an offset): where a first run"
+            " starts (AchievementDate, UpdatedDate, LoginDate). Empty: achievements from the"
+            " beginning, date-window streams from the account's first user CreatedDate."
         ),
     ),
     th.Property(
@@ -90,7 +91,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Lookback Days",
         description=(
             "Every incremental run re-reads this many days before the bookmark, to catch"
-            " late-arriving completions (never earlier than `start_date`)."
+            " late-arriving changes (never earlier than `start_date`)."
         ),
     ),
     th.Property(

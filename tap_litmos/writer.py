@@ -25,6 +25,7 @@ except ImportError:  # Python < 3.12
     from typing_extensions import override
 
 BLOCK_BYTES = 64 * 1024
+_SAID_ONCE = frozenset({SingerMessageType.SCHEMA, SingerMessageType.ACTIVATE_VERSION})
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -34,10 +35,19 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         """Start with an empty block."""
         super().__init__()
         self._block = bytearray()
+        self._last_said: dict[tuple[str, str], bytes] = {}
 
     @override
     def write_message(self, message: Message) -> None:
-        self._block += self.format_message(message)
+        line = self.format_message(message)
+        if message.type in _SAID_ONCE:
+            # The SDK repeats a child stream's SCHEMA (and a snapshot child's
+            # ACTIVATE_VERSION) for every parent record; one is enough for a target.
+            said = (message.type, getattr(message, "stream", ""))
+            if self._last_said.get(said) == line:
+                return
+            self._last_said[said] = line
+        self._block += line
         if message.type != SingerMessageType.RECORD or len(self._block) >= BLOCK_BYTES:
             self.flush()
 

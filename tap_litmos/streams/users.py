@@ -1,12 +1,12 @@
-"""Users: learners and administrators (Litmos "Users via API")."""
+"""Users: learners and administrators, their badges and their logins."""
 
 from __future__ import annotations
 
 import typing as t
 
-from singer_sdk import typing as th
-
 from tap_litmos.client import LitmosStream
+from tap_litmos.patterns import ChildStream, DateWindowStream, SnapshotStream
+from tap_litmos.streams.fields import BOOL, DATE, INT, TEXT, schema
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -15,6 +15,56 @@ try:
     from typing import override  # type: ignore[attr-defined]
 except ImportError:  # Python < 3.12
     from typing_extensions import override
+
+USER_FIELDS = dict(
+    Id=TEXT, UserName=TEXT, FirstName=TEXT, LastName=TEXT, FullName=TEXT, Email=TEXT,
+    AccessLevel=TEXT, DisableMessages=BOOL, Active=BOOL, Skype=TEXT, PhoneWork=TEXT,
+    PhoneMobile=TEXT, LastLogin=DATE, LoginKey=TEXT, IsCustomUsername=BOOL,
+    SkipFirstLogin=BOOL, TimeZone=TEXT, SalesforceId=TEXT, OriginalId=INT, Street1=TEXT,
+    Street2=TEXT, City=TEXT, State=TEXT, PostalCode=TEXT, Country=TEXT, CompanyName=TEXT,
+    JobTitle=TEXT, CustomField1=TEXT, CustomField2=TEXT, CustomField3=TEXT, Culture=TEXT,
+    CustomField4=TEXT, CustomField5=TEXT, CustomField6=TEXT, CustomField7=TEXT,
+    CustomField8=TEXT, CustomField9=TEXT, CustomField10=TEXT, SalesforceContactId=TEXT,
+    SalesforceAccountId=TEXT, CreatedDate=DATE, Points=INT, Brand=TEXT, ManagerId=TEXT,
+    ManagerName=TEXT, JobRole=TEXT, ExternalEmployeeId=TEXT,
+)  # fmt: skip
+
+
+class UsersStream(SnapshotStream):
+    """`GET /users/details`: every user with every detail, inactive users included."""
+
+    name = "users"
+    path = "/users/details"
+    primary_keys = ("Id",)
+    schema = schema(**USER_FIELDS)
+    child_context_keys = {"UserId": "Id"}
+
+
+class UserBadgesStream(ChildStream, SnapshotStream):
+    """`GET /users/{id}/badges`: gamification badges, one request per user (opt-in)."""
+
+    name = "user_badges"
+    path = "/users/{UserId}/badges"
+    parent_stream_type = UsersStream
+    primary_keys = ("UserId", "ID")
+    schema = schema(
+        ID=INT, Title=TEXT, Description=TEXT, Icon=TEXT, IconBgColor=TEXT, IconDisplayUrl=TEXT,
+        UserId=TEXT,
+    )  # fmt: skip
+
+
+class LoginActivityStream(DateWindowStream):
+    """`GET /org/activities/logins`: one row per login."""
+
+    name = "login_activity"
+    path = "/org/activities/logins"
+    # Litmos documents no key for a login: a user logs in once at a given instant.
+    primary_keys = ("UserId", "LoginDate")
+    replication_key = "LoginDate"
+    schema = schema(
+        ActivityType=TEXT, UserId=TEXT, OriginalUserId=INT, UserName=TEXT, IPAddress=TEXT,
+        LoginDate=DATE,
+    )  # fmt: skip
 
 
 class EarliestUsersProbe(LitmosStream):
@@ -29,10 +79,8 @@ class EarliestUsersProbe(LitmosStream):
     name = "earliest_users_probe"
     path = "/users/details"
     primary_keys = ("Id",)
-    schema = th.PropertiesList(
-        th.Property("Id", th.StringType),
-        th.Property("CreatedDate", th.DateTimeType),
-    ).to_dict()
+    schema = schema(Id=TEXT, CreatedDate=DATE)
+    known_fields = frozenset(USER_FIELDS)
 
     @override
     def filter_params(self, context: Context | None) -> dict[str, t.Any]:
@@ -41,7 +89,3 @@ class EarliestUsersProbe(LitmosStream):
     @override
     def page_reaches_end(self, rows: list[dict]) -> bool:
         return True  # one page is enough
-
-    @override
-    def _warn_unknown_fields(self, row: t.Mapping[str, object]) -> None:
-        pass  # reads two of the many user fields on purpose
