@@ -63,9 +63,26 @@ SDK_ONLY = textwrap.dedent(
               "AchievementId": 90011919, "CertificateId": None}
     AchievementsStream.get_records = lambda self, context: (dict(record) for _ in range(n))
     AchievementsStream.post_process = lambda self, row, context=None: row
-    TapLitmos(config={"api_key": "x"}, parse_env_config=False).sync_all()
+    catalog = TapLitmos(config={"api_key": "x"}, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            item["metadata"]["selected"] = entry["tap_stream_id"] == "achievements"
+    TapLitmos(config={"api_key": "x"}, catalog=catalog, parse_env_config=False).sync_all()
     """
 )
+
+
+def achievements_catalog(workdir: Path) -> Path:
+    """The tap's catalog with only `achievements` selected (the benchmark's one stream)."""
+    from tap_litmos.tap import TapLitmos  # noqa: PLC0415
+
+    catalog = TapLitmos(config={"api_key": "x"}, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            item["metadata"]["selected"] = entry["tap_stream_id"] == "achievements"
+    path = workdir / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    return path
 
 
 def start_sandbox(size: int, users: int) -> tuple[subprocess.Popen, str]:
@@ -128,7 +145,8 @@ def bench(size: int, users: int, fmt: str, page_size: int, workdir: Path) -> dic
               workdir / "warm.jsonl")
         reset_log(base_url)
         tap_wall, tap_rss = timed(
-            [str(BIN / "tap-litmos"), "--config", str(config)], workdir / "tap.jsonl",
+            [str(BIN / "tap-litmos"), "--config", str(config),
+             "--catalog", str(achievements_catalog(workdir))], workdir / "tap.jsonl",
             env={**os.environ, "TAP_LITMOS_LOGLEVEL": "WARNING"},
         )
         tap_requests = sandbox_requests(base_url)

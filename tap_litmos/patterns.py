@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import typing as t
+from http import HTTPStatus
 
 from tap_litmos.client import LitmosAPIError, LitmosStream
 from tap_litmos.parsing import format_datetime, format_since, parse_datetime, to_datetime_text
@@ -22,6 +23,7 @@ from tap_litmos.parsing import format_datetime, format_since, parse_datetime, to
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    import requests
     from singer_sdk.helpers.types import Context, Record
 
 try:
@@ -115,6 +117,7 @@ class DateWindowStream(LitmosStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict]:
+        self._rewind_bookmark_to(format_datetime(self.starting_cutoff or self.run_started))
         for window in self.windows():
             self._window = window
             start, end = format_datetime(window[0]), format_datetime(window[1])
@@ -139,6 +142,15 @@ class DateWindowStream(LitmosStream):
     def wanted(self, record: Record) -> bool:
         return True  # each window keeps only its own rows (`get_records`)
 
+    def _rewind_bookmark_to(self, start: str) -> None:
+        # With `lookback_days` the first window starts before the bookmark. The SDK moves
+        # a sorted stream's bookmark with each record and refuses one older than it, so
+        # the bookmark starts the run where the walk does: it only ever covers what this
+        # run has emitted, and moves on as the windows finish.
+        state = self.stream_state
+        if (state.get("replication_key_value") or "") > start:
+            state["replication_key_value"] = start
+
     def _finish_window(self, end: str) -> None:
         # Every row of the window has been written (the generator resumes only after
         # the SDK has processed the last one), so the bookmark may cover the window.
@@ -150,7 +162,26 @@ class DateWindowStream(LitmosStream):
         self._tap.state_writer.write_state(self.tap_state)
 
 
+class ParentGoneError(Exception):
+    """Litmos answered 404 for a parent read moments ago: it was deleted in between."""
+
+
 class ChildStream(LitmosStream):
     """Read once per parent record: opt-in, since it costs a request per parent."""
 
     selected_by_default = False
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            raise ParentGoneError(response.url)
+        super().validate_response(response)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        try:
+            yield from super().get_records(context)
+        except ParentGoneError:
+            # A parent deleted since the parent list was read has nothing left to read:
+            # its children are skipped, the rest of the run goes on.
+            self.logger.warning("Skipped %s of %s: Litmos no longer has it", self.name, context)

@@ -149,3 +149,105 @@ class LoopbackServer:
     def __exit__(self, *_exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# --- Catalog-wide helpers: stream selection, request logs, date-window arithmetic ------
+#
+# Shared by the contract, date-window and snapshot tests. Expectations still come from
+# the sandbox (its specs, ground truth and request log); these only do the bookkeeping.
+
+API_PREFIX = "/v1.svc"
+#: What a `since`/`to` query value looks like (`YYYY-MM-DD HH:MM:SS`, UTC wall clock).
+SINCE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def catalog_selecting(config: dict[str, t.Any], *streams: str) -> dict:
+    """The tap's own catalog (what `--discover` prints) with exactly `streams` selected.
+
+    Every other stream is deselected, so a run requests only what a test checks.
+    """
+    tap = TapLitmos(config=config, parse_env_config=False, validate_config=False)
+    catalog = json.loads(json.dumps(tap.catalog_dict))  # a plain, JSON-ready copy
+    known = {entry["tap_stream_id"] for entry in catalog["streams"]}
+    unknown = set(streams) - known
+    if unknown:
+        msg = f"not in the catalog: {sorted(unknown)}"
+        raise ValueError(msg)
+    for entry in catalog["streams"]:
+        wanted = entry["tap_stream_id"] in streams
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == [] or wanted:
+                item["metadata"]["selected"] = wanted
+    return catalog
+
+
+def stream_metadata(catalog: dict, stream: str) -> dict:
+    """The stream-level (empty breadcrumb) metadata of `stream` in a catalog dict."""
+    entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == stream)
+    return next(m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
+
+
+def parse_utc(text: str) -> dt.datetime:
+    """An aware UTC datetime from canonical output text or a `since`/`to` query value."""
+    if "T" in text:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.timezone.utc)
+    return dt.datetime.strptime(text, SINCE_FORMAT).replace(tzinfo=dt.timezone.utc)
+
+
+def since_text(value: dt.datetime) -> str:
+    """A query value as Litmos takes it: UTC wall clock, whole seconds (floored)."""
+    return value.astimezone(dt.timezone.utc).strftime(SINCE_FORMAT)
+
+
+def requests_to(sandbox: t.Any, stream: str) -> list[dict]:
+    """The logged API requests for `stream`'s endpoint, from the sandbox's own spec.
+
+    Paths with `{...}` parameters (per-parent endpoints) match any value; `ilt_sessions`
+    (and its days) match `/sessions/past` and `/sessions/future`.
+    """
+    path = sandbox.spec(stream).path
+    if stream in ("ilt_sessions", "ilt_session_days"):
+        wanted = {f"{API_PREFIX}/sessions/past", f"{API_PREFIX}/sessions/future"}
+        return [r for r in sandbox.requests if r["path"].lower() in wanted]
+    parts = f"{API_PREFIX}{path}".lower().split("/")
+
+    def matches(logged: str) -> bool:
+        got = logged.split("/")
+        return len(got) == len(parts) and all(
+            p.startswith("{") or p == g.lower() for p, g in zip(parts, got, strict=True)
+        )
+
+    return [r for r in sandbox.requests if matches(r["path"])]
+
+
+def pages_needed(rows: int, page_size: int) -> int:
+    """Requests to read `rows` rows by `page_size`: a short page ends the walk, so an
+    exact multiple (zero included) costs one more, empty, request."""
+    return -(-rows // page_size) + (rows % page_size == 0)
+
+
+def key_of(record: dict, key: t.Sequence[str]) -> tuple:
+    """A record's primary key as a tuple of its values."""
+    return tuple(record[k] for k in key)
+
+
+def comparable(row: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A truth row as the tap emits it, with decimals as the JSON numbers a target reads.
+
+    The tap writes `Decimal("66.67")` as the JSON number 66.67; parsed back that is the
+    float 66.67, which equals `float(Decimal("66.67"))` but not the Decimal itself.
+    """
+    import decimal  # noqa: PLC0415 - this section is appended to the module
+
+    return {
+        k: float(v) if isinstance(v, decimal.Decimal) else v
+        for k, v in expected_record(row).items()
+    }
+
+
+def run_achievements(
+    config: dict[str, t.Any], state: dict | None = None, *, allow_failure: bool = False
+) -> TapRun:
+    """`run_tap` with only `achievements` selected: for tests of what every stream inherits."""
+    catalog = catalog_selecting(config, "achievements")
+    return run_tap(config, state, catalog, allow_failure=allow_failure)

@@ -25,8 +25,8 @@ from tap_litmos.streams.results import (
 from tap_litmos.streams.teams import (
     TeamCoursesStream,
     TeamLearningPathsStream,
-    TeamUsersStream,
     TeamsStream,
+    TeamUsersStream,
 )
 from tap_litmos.streams.users import LoginActivityStream, UserBadgesStream, UsersStream
 

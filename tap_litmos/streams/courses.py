@@ -26,9 +26,7 @@ class CourseModulesStream(DateWindowStream):
     name = "course_modules"
     path = "/org/courses/modules"
     primary_keys = ("CourseId", "Id")
-    schema = schema(
-        CourseId=TEXT, Id=TEXT, OriginalCourseId=INT, OriginalModuleId=INT, **LINK
-    )
+    schema = schema(CourseId=TEXT, Id=TEXT, OriginalCourseId=INT, OriginalModuleId=INT, **LINK)
 
 
 class UserCoursesStream(DateWindowStream):

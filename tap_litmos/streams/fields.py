@@ -18,6 +18,7 @@ if t.TYPE_CHECKING:
 
     FieldType = Callable[[str], th.Property]
 
+
 def _kind(json_type: type[th.JSONTypeHelper]) -> FieldType:
     return lambda name: th.Property(name, json_type)
 

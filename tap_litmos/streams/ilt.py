@@ -67,7 +67,11 @@ class IltSessionsStream(SnapshotStream):
         CourseId=TEXT, ModuleId=TEXT,
     )  # fmt: skip
     known_fields = frozenset({"Days"})  # read by ilt_session_days
-    child_context_keys = {"CourseId": "CourseId", "ModuleId": "ModuleId", "SessionId": "Id"}
+    child_context_keys: t.ClassVar = {
+        "CourseId": "CourseId",
+        "ModuleId": "ModuleId",
+        "SessionId": "Id",
+    }
 
     @property
     @override

@@ -45,6 +45,4 @@ class TeamLearningPathsStream(DateWindowStream):
     name = "team_learning_paths"
     path = "/org/teams/learningpaths"
     primary_keys = ("TeamId", "Id")
-    schema = schema(
-        TeamId=TEXT, Id=TEXT, OriginalTeamId=INT, OriginalLearningPathId=INT, **LINK
-    )
+    schema = schema(TeamId=TEXT, Id=TEXT, OriginalTeamId=INT, OriginalLearningPathId=INT, **LINK)

@@ -16,7 +16,7 @@ try:
 except ImportError:  # Python < 3.12
     from typing_extensions import override
 
-USER_FIELDS = dict(
+USER_FIELDS = dict(  # noqa: C408 (keywords keep the wire names readable)
     Id=TEXT, UserName=TEXT, FirstName=TEXT, LastName=TEXT, FullName=TEXT, Email=TEXT,
     AccessLevel=TEXT, DisableMessages=BOOL, Active=BOOL, Skype=TEXT, PhoneWork=TEXT,
     PhoneMobile=TEXT, LastLogin=DATE, LoginKey=TEXT, IsCustomUsername=BOOL,
@@ -37,7 +37,7 @@ class UsersStream(SnapshotStream):
     path = "/users/details"
     primary_keys = ("Id",)
     schema = schema(**USER_FIELDS)
-    child_context_keys = {"UserId": "Id"}
+    child_context_keys: t.ClassVar = {"UserId": "Id"}
 
 
 class UserBadgesStream(ChildStream, SnapshotStream):

@@ -10,7 +10,7 @@ import typing as t
 import pytest
 
 from tap_litmos import tap as tap_module
-from tests.support import expected_record, run_tap
+from tests.support import expected_record, run_achievements
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
@@ -29,7 +29,7 @@ def test_transient_faults_are_retried_and_nothing_is_lost(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float], kind: str
 ) -> None:
     sandbox.inject(kind, count=2, after=1)  # page 2 fails twice, then succeeds
-    run = run_tap({**config, "page_size": 100})
+    run = run_achievements({**config, "page_size": 100})
     assert ids(run.records()) == truth_ids(sandbox)
     assert len(run.records()) == 500  # the failed page was not emitted twice
     assert retry_sleeps == [2.0, 4.0]  # exponential backoff
@@ -41,7 +41,7 @@ def test_throttling_waits_a_minute_before_retrying(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float]
 ) -> None:
     sandbox.inject("503", count=1)
-    run = run_tap(config)
+    run = run_achievements(config)
     assert ids(run.records()) == truth_ids(sandbox)
     assert retry_sleeps == [60.0]  # Litmos sends no Retry-After; its window is a minute
     assert [r["status"] for r in sandbox.requests] == [503, 200]
@@ -51,7 +51,7 @@ def test_giving_up_after_max_retries_fails_the_run(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float]
 ) -> None:
     sandbox.inject("500", count=10)
-    run = run_tap({**config, "max_retries": 3}, allow_failure=True)
+    run = run_achievements({**config, "max_retries": 3}, allow_failure=True)
     assert run.error is not None
     assert "HTTP 500" in str(run.error)
     assert len(sandbox.requests) == 4  # one try and three retries
@@ -64,14 +64,14 @@ def test_client_errors_fail_at_once_without_retrying(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float], kind: str, status: int
 ) -> None:
     sandbox.inject(kind)
-    run = run_tap(config, allow_failure=True)
+    run = run_achievements(config, allow_failure=True)
     assert f"HTTP {status}" in str(run.error)
     assert retry_sleeps == []
     assert len(sandbox.requests) == 1
 
 
 def test_unknown_user_id_names_the_user(sandbox: LitmosSandbox, config: dict) -> None:
-    run = run_tap({**config, "user_ids": ["no-such-user"]}, allow_failure=True)
+    run = run_achievements({**config, "user_ids": ["no-such-user"]}, allow_failure=True)
     assert "no-such-user" in str(run.error)
     assert "HTTP 404" in str(run.error)
 
@@ -95,7 +95,7 @@ def test_the_request_budget_paces_every_request(
             now[0] += 0.5  # each request takes half a second
 
     monkeypatch.setattr(tap_module, "RequestBudget", FakeClockBudget)
-    run = run_tap({**config, "page_size": 50, "max_requests_per_minute": 4})
+    run = run_achievements({**config, "page_size": 50, "max_requests_per_minute": 4})
     assert ids(run.records()) == truth_ids(sandbox)
     assert len(sent_at) == len(sandbox.requests) == 11
     for start in sent_at:  # never more than 4 requests in any 60 s of (fake) time
@@ -109,7 +109,7 @@ def test_xml_and_json_faults_are_handled_alike(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float]
 ) -> None:
     sandbox.inject("truncate_json", count=1)
-    run = run_tap({**config, "response_format": "xml"})
+    run = run_achievements({**config, "response_format": "xml"})
     assert [expected_record(r) for r in sandbox.truth()] == run.records()
     assert retry_sleeps == [2.0]
 
@@ -121,7 +121,7 @@ def test_429_is_a_throttle_too(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float]
 ) -> None:
     sandbox.inject("429", count=1)
-    run = run_tap(config)
+    run = run_achievements(config)
     assert ids(run.records()) == truth_ids(sandbox)
     assert retry_sleeps == [60.0]
     assert [r["status"] for r in sandbox.requests] == [429, 200]
@@ -133,7 +133,7 @@ def test_retry_after_in_seconds_is_honoured(
 ) -> None:
     sandbox.configure(retry_after=7)
     sandbox.inject(str(status), count=2)
-    run = run_tap(config)
+    run = run_achievements(config)
     assert ids(run.records()) == truth_ids(sandbox)
     assert retry_sleeps == [7.0, 7.0]
 
@@ -143,7 +143,7 @@ def test_retry_after_as_an_http_date_is_honoured(
 ) -> None:
     sandbox.configure(retry_after="http-date", retry_after_seconds=30)
     sandbox.inject("503", count=1)
-    run = run_tap(config)
+    run = run_achievements(config)
     assert ids(run.records()) == truth_ids(sandbox)
     (wait,) = retry_sleeps
     assert 27.0 <= wait <= 30.0  # the date has whole seconds and the clock moved on
@@ -154,7 +154,7 @@ def test_request_timeout_abandons_a_stalled_request_and_retries(
 ) -> None:
     sandbox.configure(stall_seconds=3.0)
     sandbox.inject("stall", count=1)
-    run = run_tap({**config, "request_timeout": 0.5})
+    run = run_achievements({**config, "request_timeout": 0.5})
     assert ids(run.records()) == truth_ids(sandbox)
     assert retry_sleeps == [2.0]  # the stalled attempt timed out and was retried
 
@@ -164,7 +164,7 @@ def test_every_attempt_takes_a_slot_of_the_request_budget(
 ) -> None:
     sandbox.inject("500", count=2, after=1)
     sandbox.inject("503", count=1)
-    run = run_tap({**config, "page_size": 100})
+    run = run_achievements({**config, "page_size": 100})
     assert retry_sleeps == [2.0, 4.0, 60.0]
     assert run.tap is not None
     assert run.tap.request_budget.acquired == len(sandbox.requests) == 9
@@ -174,7 +174,7 @@ def test_requests_say_who_sends_them(sandbox: LitmosSandbox, config: dict) -> No
     from tests.support import LoopbackServer  # noqa: PLC0415
 
     with LoopbackServer() as api:
-        run_tap({**config, "api_url": f"{api.origin}/v1.svc"})
+        run_achievements({**config, "api_url": f"{api.origin}/v1.svc"})
     (seen,) = api.seen
     assert seen.headers["User-Agent"].startswith("tap-litmos/")
     assert seen.headers["apikey"] == config["api_key"]
@@ -188,7 +188,7 @@ def test_a_redirect_to_another_host_fails_the_run_and_the_key_never_goes_there(
     with LoopbackServer("127.0.0.2") as elsewhere:
         sandbox.configure(redirect_base=elsewhere.origin)
         sandbox.inject("redirect", count=1)
-        run = run_tap(config, allow_failure=True)
+        run = run_achievements(config, allow_failure=True)
     assert elsewhere.seen == []
     assert "127.0.0.2" in str(run.error)
     assert "redirect" in str(run.error)
@@ -201,7 +201,7 @@ def test_a_redirect_on_the_same_host_is_followed(
     sandbox: LitmosSandbox, config: dict, kind: str
 ) -> None:
     sandbox.inject(kind, count=1)
-    run = run_tap(config)
+    run = run_achievements(config)
     assert ids(run.records()) == truth_ids(sandbox)
     assert [r["status"] for r in sandbox.requests] == [int(kind[9:] or 302), 200]
 
@@ -219,7 +219,7 @@ def test_a_body_of_the_wrong_shape_fails_at_once_with_one_line(
     from tests.support import LoopbackServer  # noqa: PLC0415
 
     with LoopbackServer(reply=(200, {"Content-Type": "application/json"}, body)) as api:
-        run = run_tap({**config, "api_url": f"{api.origin}/v1.svc"}, allow_failure=True)
+        run = run_achievements({**config, "api_url": f"{api.origin}/v1.svc"}, allow_failure=True)
     assert message in str(run.error)
     assert "\n" not in str(run.error)
     assert retry_sleeps == []
@@ -249,7 +249,7 @@ def test_a_bad_value_becomes_null_with_a_warning_and_nothing_else_is_lost(
     victim = sandbox.truth()[40]
     key = victim["AchievementId"]
     sandbox.set_raw("achievements", key, field, raw)
-    run = run_tap({**config, "response_format": response_format, "page_size": 100})
+    run = run_achievements({**config, "response_format": response_format, "page_size": 100})
     records = {r["AchievementId"]: r for r in run.records()}
     expected = {r["AchievementId"]: expected_record(r) for r in sandbox.truth()}
     assert records.keys() == expected.keys()
@@ -286,7 +286,7 @@ def test_a_bad_key_or_replication_value_fails_cleanly_before_any_state_covers_it
     victim = sandbox.truth()[-1]  # the oldest row: on the last page
     sandbox.set_raw("achievements", victim["AchievementId"], field, raw)
     extra = {"start_date": "2020-01-01"} if with_start_date else {}
-    run = run_tap({**config, "page_size": 100, **extra}, allow_failure=True)
+    run = run_achievements({**config, "page_size": 100, **extra}, allow_failure=True)
     text = str(run.error)
     assert text.startswith("Cannot read an achievements record (AchievementId=")
     assert f"field {field}: {message}" in text
@@ -298,7 +298,7 @@ def test_an_unknown_field_is_reported_once(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
     sandbox.configure(extra_fields={"BrandNewField": "x"})
-    run = run_tap({**config, "page_size": 100})
+    run = run_achievements({**config, "page_size": 100})
     assert ids(run.records()) == truth_ids(sandbox)
     assert all("BrandNewField" not in r for r in run.records())
     warnings = [r.getMessage() for r in caplog.records if "BrandNewField" in r.getMessage()]

@@ -21,7 +21,7 @@ from tests.resume import (
     kill_point_kind,
     run_tap_process,
 )
-from tests.support import API_KEY, canonical, expected_record
+from tests.support import API_KEY, canonical, catalog_selecting, expected_record
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -144,8 +144,10 @@ def test_the_kill_lands_mid_sync(sandbox: LitmosSandbox, tmp_path: Path) -> None
     # After 2 lines the tap cannot be done: of its ~270 KB of output, at most the pipe
     # (64 KiB), the reader's buffer (8 KiB) and the tap's RECORD block (64 KiB) can be
     # written or pending, so the tap is still running (blocked writing, or fetching).
+    config = make_config(sandbox, "json")
     result = interrupt_and_resume(
-        make_config(sandbox, "json"),
+        config,
+        catalog=catalog_selecting(config, STREAM),
         stream=STREAM,
         key=key,
         expected=expected_since(sandbox),
@@ -171,6 +173,7 @@ def test_first_run(
     assert len(expected) >= 6 * PAGE
     results = check_interruptions(
         config,
+        catalog=catalog_selecting(config, STREAM),
         stream=STREAM,
         key=key,
         expected=expected,
@@ -187,7 +190,12 @@ def test_incremental_run_with_new_rows(
     sandbox: LitmosSandbox, tmp_path: Path, response_format: str
 ) -> None:
     config = make_config(sandbox, response_format)
-    previous = run_tap_process(config, workdir=tmp_path / "previous", label="previous")
+    previous = run_tap_process(
+        config,
+        catalog=catalog_selecting(config, STREAM),
+        workdir=tmp_path / "previous",
+        label="previous",
+    )
     old = bookmark(previous.last_state)["replication_key_value"]
     at_old = dt.datetime.fromisoformat(old.replace("Z", "+00:00")).replace(tzinfo=None)
     # Since that run: two more at the bookmark's instant, three late ones before it (out
@@ -199,6 +207,7 @@ def test_incremental_run_with_new_rows(
     assert len(expected) >= 6 * PAGE
     results = check_interruptions(
         config,
+        catalog=catalog_selecting(config, STREAM),
         stream=STREAM,
         key=key,
         expected=expected,
@@ -231,6 +240,7 @@ def test_the_shipped_state_messages(
     config = make_config(sandbox, response_format, start_date=START_DATE)
     results = check_interruptions(
         config,
+        catalog=catalog_selecting(config, STREAM),
         stream=STREAM,
         key=key,
         expected=expected_since(sandbox, f"{START_DATE}T00:00:00.000Z"),
@@ -244,7 +254,10 @@ def test_the_shipped_state_messages(
 
 def test_rows_arriving_while_the_tap_is_down(sandbox: LitmosSandbox, tmp_path: Path) -> None:
     config = make_config(sandbox, "json")
-    baseline = run_tap_process(config, workdir=tmp_path, state_every=PAGE, label="baseline")
+    catalog = catalog_selecting(config, STREAM)
+    baseline = run_tap_process(
+        config, catalog=catalog, workdir=tmp_path, state_every=PAGE, label="baseline"
+    )
 
     def arrive() -> None:
         sandbox.add_achievements(count=5)  # newer than everything
@@ -255,6 +268,7 @@ def test_rows_arriving_while_the_tap_is_down(sandbox: LitmosSandbox, tmp_path: P
     for kill_after in choose_kill_points(baseline.types, 3, seed=3):
         result = interrupt_and_resume(
             config,
+            catalog=catalog,
             stream=STREAM,
             key=key,
             expected=lambda: expected_since(sandbox),

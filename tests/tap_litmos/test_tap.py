@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import API_KEY
+from tests.support import API_KEY, catalog_selecting
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
@@ -20,10 +20,15 @@ MODES = {"sync": [], "test": ["--test"], "discover": ["--discover"]}
 
 
 def tap_cli(
-    tmp_path: Path, config: dict, *args: str, env: dict | None = None
+    tmp_path: Path, config: dict, *args: str, env: dict | None = None, only: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """Run the tap's command line; with `only`, a catalog that selects just that stream."""
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
+    if only:
+        catalog_file = tmp_path / "catalog.json"
+        catalog_file.write_text(json.dumps(catalog_selecting(config, only)))
+        args = ("--catalog", str(catalog_file), *args)
     return subprocess.run(
         [sys.executable, "-m", "tap_litmos", "--config", str(config_file), *args],
         capture_output=True,
@@ -100,18 +105,23 @@ def test_a_server_that_cannot_be_reached_fails_in_one_line(tmp_path: Path, confi
 def test_the_api_key_never_appears_in_any_output(
     tmp_path: Path, sandbox: LitmosSandbox, config: dict, log_level: str
 ) -> None:
-    result = tap_cli(tmp_path, config, env={"TAP_LITMOS_LOGLEVEL": log_level})
+    result = tap_cli(
+        tmp_path, config, env={"TAP_LITMOS_LOGLEVEL": log_level}, only="achievements"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('"type":"RECORD"') == 500
     assert API_KEY not in result.stdout
     assert API_KEY not in result.stderr
 
 
-def test_test_mode_reads_one_record(tmp_path: Path, sandbox: LitmosSandbox, config: dict) -> None:
+def test_test_mode_reads_one_record_with_one_request(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
     result = tap_cli(tmp_path, config, "--test")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('"type":"RECORD"') == 1
-    assert len(sandbox.requests) == 1
+    assert '"stream":"users"' in result.stdout
+    assert [r["path"] for r in sandbox.requests] == ["/v1.svc/users/details"]
 
 
 def test_about_and_version() -> None:
@@ -161,7 +171,9 @@ def test_hardening_runs_never_show_the_key_and_fail_in_one_line(
 
     with LoopbackServer("127.0.0.2") as elsewhere:
         HARDENING_SCENARIOS[scenario](sandbox, elsewhere.origin)
-        result = tap_cli(tmp_path, config, env={"TAP_LITMOS_LOGLEVEL": log_level})
+        result = tap_cli(
+            tmp_path, config, env={"TAP_LITMOS_LOGLEVEL": log_level}, only="achievements"
+        )
     assert elsewhere.seen == []
     assert API_KEY not in result.stdout
     assert API_KEY not in result.stderr

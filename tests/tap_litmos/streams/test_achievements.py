@@ -12,7 +12,7 @@ import typing as t
 import pytest
 from singer_sdk.streams.core import Stream
 
-from tests.support import API_KEY, canonical, expected_record, run_tap
+from tests.support import API_KEY, canonical, expected_record, run_achievements
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
@@ -45,7 +45,7 @@ def api_requests(sandbox: LitmosSandbox) -> list[dict]:
 def test_full_sync_reproduces_the_ground_truth(
     sandbox: LitmosSandbox, config: dict, response_format: str
 ) -> None:
-    run = run_tap({**config, "response_format": response_format})
+    run = run_achievements({**config, "response_format": response_format})
     records = run.records()
     expected = truth_since(sandbox)
     assert len(records) == len(expected) == 500
@@ -63,8 +63,8 @@ def test_full_sync_reproduces_the_ground_truth(
 
 
 def test_json_and_xml_give_identical_records(sandbox: LitmosSandbox, config: dict) -> None:
-    from_json = run_tap({**config, "response_format": "json"}).records()
-    from_xml = run_tap({**config, "response_format": "xml"}).records()
+    from_json = run_achievements({**config, "response_format": "json"}).records()
+    from_xml = run_achievements({**config, "response_format": "xml"}).records()
     assert from_json == from_xml
     # the data really exercises entities, nulls and both DST sides
     assert any("&" in (r["Title"] or "") or "'" in (r["LastName"] or "") for r in from_json)
@@ -81,12 +81,12 @@ def test_other_wire_variants_give_the_same_records(
 ) -> None:
     # /Date(ms)/ without an offset (DateTimeKind.Utc), and nil="true" without the prefix
     sandbox.configure(**option)
-    run = run_tap({**config, "response_format": response_format})
+    run = run_achievements({**config, "response_format": response_format})
     assert by_id(run.records()) == by_id(truth_since(sandbox))
 
 
 def test_values_are_typed(config: dict) -> None:
-    for record in run_tap(config).records():
+    for record in run_achievements(config).records():
         assert isinstance(record["AchievementId"], int)
         assert record["CertificateId"] is None or isinstance(record["CertificateId"], int)
         assert record["Score"] is None or isinstance(record["Score"], str)
@@ -99,7 +99,7 @@ def test_values_are_typed(config: dict) -> None:
 
 @pytest.mark.parametrize("page_size", [100, 99, 250, 500, 501, 1000])
 def test_paging_request_counts(sandbox: LitmosSandbox, config: dict, page_size: int) -> None:
-    run = run_tap({**config, "page_size": page_size})
+    run = run_achievements({**config, "page_size": page_size})
     assert len(by_id(run.records())) == 500
     requests = api_requests(sandbox)
     # ceil(N / page): a page shorter than the limit ends the walk; only when N is an
@@ -114,7 +114,7 @@ def test_paging_request_counts(sandbox: LitmosSandbox, config: dict, page_size: 
 
 def test_more_rows_than_limit_quirk(sandbox: LitmosSandbox, config: dict) -> None:
     sandbox.configure(extra_rows=3)  # each page holds limit + 3 rows
-    run = run_tap({**config, "page_size": 100})
+    run = run_achievements({**config, "page_size": 100})
     assert by_id(run.records()) == by_id(truth_since(sandbox))
     starts = [int(r["params"]["start"]) for r in api_requests(sandbox)]
     # `start` advances by the rows really returned: 0, 103, 206, 309, 412 (88 rows: last)
@@ -127,7 +127,7 @@ def test_more_rows_than_limit_quirk(sandbox: LitmosSandbox, config: dict) -> Non
 
 def test_first_run_bookmark_is_the_max_date(sandbox: LitmosSandbox, config: dict) -> None:
     start = dt.datetime(2025, 6, 1, tzinfo=UTC)
-    run = run_tap({**config, "start_date": "2025-06-01"})
+    run = run_achievements({**config, "start_date": "2025-06-01"})
     expected = truth_since(sandbox, start)
     assert by_id(run.records()) == by_id(expected)
     assert run.bookmark() == max(r["AchievementDate"] for r in expected)
@@ -143,7 +143,7 @@ def test_first_run_bookmark_is_the_max_date(sandbox: LitmosSandbox, config: dict
 def test_second_run_sends_the_bookmark_and_emits_only_new_and_boundary(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
-    first = run_tap(config)
+    first = run_achievements(config)
     bookmark = first.bookmark()
     assert bookmark == max(r["AchievementDate"] for r in truth_since(sandbox))
     boundary = {r["AchievementId"] for r in truth_since(sandbox) if r["AchievementDate"] == bookmark}
@@ -152,7 +152,7 @@ def test_second_run_sends_the_bookmark_and_emits_only_new_and_boundary(
     added = sandbox.add_achievements(count=3, achievement_date=later.replace(tzinfo=None))
     sandbox.reset_log()
 
-    second = run_tap(config, state=first.final_state)
+    second = run_achievements(config, state=first.final_state)
     emitted = {r["AchievementId"] for r in second.records()}
     assert emitted == boundary | {a.achievement_id for a in added}
     (request,) = api_requests(sandbox)
@@ -163,8 +163,8 @@ def test_second_run_sends_the_bookmark_and_emits_only_new_and_boundary(
 def test_a_run_with_nothing_new_emits_only_the_boundary_instant(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
-    first = run_tap(config)
-    second = run_tap(config, state=first.final_state)
+    first = run_achievements(config)
+    second = run_achievements(config, state=first.final_state)
     assert second.records()  # the boundary instant is re-sent (Singer: at least once)
     assert {r["AchievementDate"] for r in second.records()} == {first.bookmark()}
     assert second.bookmark() == first.bookmark()
@@ -180,7 +180,7 @@ def test_records_before_the_bookmark_in_the_same_second_are_dropped(
         "replication_key": "AchievementDate",
         "replication_key_value": "2026-07-01T10:00:00.500Z",
     }}}
-    run = run_tap(config, state=state)
+    run = run_achievements(config, state=state)
     emitted = {r["AchievementId"] for r in run.records()}
     assert late.achievement_id in emitted
     assert early.achievement_id not in emitted  # the server's `since` is seconds-floored
@@ -197,17 +197,17 @@ def test_paging_stops_at_rows_older_than_the_cutoff(sandbox: LitmosSandbox, conf
     }}}
     # The server returns the 4 new rows and the 3 same-second older ones (7 rows);
     # with 5 rows a page, page one is full but ends with an older row: stop there.
-    run = run_tap({**config, "page_size": 5}, state=state)
+    run = run_achievements({**config, "page_size": 5}, state=state)
     assert {r["AchievementId"] for r in run.records()} == {a.achievement_id for a in new}
     assert len(api_requests(sandbox)) == 1
     assert all(a.achievement_id not in {r["AchievementId"] for r in run.records()} for a in old)
 
 
 def test_lookback_days_widens_the_window(sandbox: LitmosSandbox, config: dict) -> None:
-    first = run_tap(config)
+    first = run_achievements(config)
     bookmark = dt.datetime.fromisoformat(first.bookmark().replace("Z", "+00:00"))
     sandbox.reset_log()
-    run = run_tap({**config, "lookback_days": 30}, state=first.final_state)
+    run = run_achievements({**config, "lookback_days": 30}, state=first.final_state)
     since = bookmark - dt.timedelta(days=30)
     assert by_id(run.records()) == by_id(truth_since(sandbox, since))
     assert api_requests(sandbox)[0]["params"]["since"] == since.strftime("%Y-%m-%d %H:%M:%S")
@@ -215,10 +215,10 @@ def test_lookback_days_widens_the_window(sandbox: LitmosSandbox, config: dict) -
 
 
 def test_lookback_never_reaches_before_start_date(sandbox: LitmosSandbox, config: dict) -> None:
-    first = run_tap(config)
+    first = run_achievements(config)
     start = first.bookmark()[:10]  # the bookmark's own day
     sandbox.reset_log()
-    run_tap({**config, "lookback_days": 400, "start_date": start}, state=first.final_state)
+    run_achievements({**config, "lookback_days": 400, "start_date": start}, state=first.final_state)
     assert api_requests(sandbox)[0]["params"]["since"] == f"{start} 00:00:00"
 
 
@@ -233,7 +233,7 @@ def test_an_interrupted_run_keeps_the_old_bookmark(
     assert len(expected) > 250
     monkeypatch.setattr(Stream, "STATE_MSG_FREQUENCY", 50)  # interim STATE messages
     sandbox.inject("500", count=1, after=2)  # page 3 fails and retries are off
-    run = run_tap(
+    run = run_achievements(
         {**config, "page_size": 100, "max_retries": 0}, state=old_state, allow_failure=True
     )
     assert run.error is not None
@@ -243,7 +243,7 @@ def test_an_interrupted_run_keeps_the_old_bookmark(
     for state in run.states:  # ... and no STATE ever moved the bookmark
         assert state["bookmarks"]["achievements"]["replication_key_value"] == old
     # Restarting from the last state loses nothing.
-    rerun = run_tap(config, state=run.states[-1])
+    rerun = run_achievements(config, state=run.states[-1])
     assert by_id(rerun.records()) == by_id(expected)
     assert rerun.bookmark() == max(r["AchievementDate"] for r in expected)
 
@@ -252,7 +252,7 @@ def test_user_ids_request_each_user_and_keep_one_flat_bookmark(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
     users = sorted({r["UserId"] for r in sandbox.truth()})[:3]
-    run = run_tap({**config, "user_ids": [users[0], users[1], users[0], users[2]]})
+    run = run_achievements({**config, "user_ids": [users[0], users[1], users[0], users[2]]})
     expected = [r for r in truth_since(sandbox) if r["UserId"] in users]
     assert by_id(run.records()) == by_id(expected)
     assert [r["params"].get("userid") for r in api_requests(sandbox)] == users[:2] + users[2:]
@@ -266,14 +266,14 @@ def test_a_future_dated_record_cannot_push_the_bookmark_past_the_run_start(
 ) -> None:
     before = dt.datetime.now(UTC)
     sandbox.add_achievements(count=1, achievement_date=dt.datetime(2099, 1, 1))
-    run = run_tap(config)
+    run = run_achievements(config)
     bookmark = run.bookmark()
     assert canonical(before) <= bookmark < "2099"
     assert len(bookmark) == len("2024-01-01T00:00:00.000Z")
 
 
 def test_the_api_key_travels_only_in_the_header(sandbox: LitmosSandbox, config: dict) -> None:
-    run_tap(config)
+    run_achievements(config)
     (request,) = api_requests(sandbox)
     assert API_KEY not in str(request["params"])
     assert request["status"] == 200
@@ -288,7 +288,7 @@ def test_the_early_stop_keeps_a_tie_that_straddles_a_page_edge(
     positions = [i for i, r in enumerate(sandbox.truth()) if r["AchievementDate"] == tie]
     assert positions == list(range(positions[0], positions[0] + 3))
     page_size = positions[0] + 1
-    run = run_tap({**config, "start_date": "2025-01-15T12:00:00Z", "page_size": page_size})
+    run = run_achievements({**config, "start_date": "2025-01-15T12:00:00Z", "page_size": page_size})
     expected = truth_since(sandbox, tie)
     assert len(expected) == positions[0] + 3
     assert by_id(run.records()) == by_id(expected)

@@ -1,0 +1,305 @@
+"""Snapshot streams (whole list each run) and child streams (read per parent record).
+
+Snapshots: ACTIVATE_VERSION before their records, records carrying that version, a
+deleted user gone from the next run, one request per page. Children: `ilt_session_days`
+comes with its sessions at no request; the opt-in ones (`user_badges`, `ilt_rollcall`,
+`ilt_attendance`) are off by default and cost one request per parent when selected, also
+when their parent is not selected; the state stays flat. Expectations come from the
+sandbox's ground truth, specs and request log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import typing as t
+
+import pytest
+
+from tests.support import (
+    API_PREFIX,
+    catalog_selecting,
+    comparable,
+    key_of,
+    pages_needed,
+    requests_to,
+    run_tap,
+    stream_metadata,
+)
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+    from litmos_sandbox import LitmosSandbox
+    from tests.support import TapRun
+
+#: Read whole every run; `users` ... `locations` are plain lists.
+FLAT_SNAPSHOTS = ("users", "teams", "courses", "learning_paths", "instructors", "locations")
+SNAPSHOTS = (*FLAT_SNAPSHOTS, "ilt_sessions", "ilt_session_days")
+OPT_IN = ("user_badges", "ilt_rollcall", "ilt_attendance")
+PARENT = {
+    "user_badges": "users",
+    "ilt_rollcall": "ilt_sessions",
+    "ilt_attendance": "ilt_sessions",
+    "ilt_session_days": "ilt_sessions",
+}
+
+
+def recent_start(sandbox: LitmosSandbox) -> str:
+    """A start_date before every /org/* change (a default run then needs no probe)."""
+    return (sandbox.world.anchor - dt.timedelta(days=470)).date().isoformat()
+
+
+def by_key(sandbox: LitmosSandbox, stream: str, records: list[dict]) -> dict[tuple, dict]:
+    key = sandbox.spec(stream).key
+    keys = [key_of(r, key) for r in records]
+    assert len(keys) == len(set(keys)), f"{stream}: a key was emitted twice"
+    return dict(zip(keys, records, strict=True))
+
+
+def truth_by_key(sandbox: LitmosSandbox, stream: str) -> dict[tuple, dict]:
+    key = sandbox.spec(stream).key
+    return {key_of(r, key): r for r in map(comparable, sandbox.truth(stream))}
+
+
+def messages_of(run: TapRun, stream: str) -> list[dict]:
+    return [m for m in run.messages if m.get("stream") == stream]
+
+
+# --- Snapshots ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("response_format", ["json", "xml"])
+def test_each_run_activates_a_version_before_the_records_that_carry_it(
+    sandbox: LitmosSandbox, config: dict, response_format: str
+) -> None:
+    cfg = {**config, "response_format": response_format, "start_date": recent_start(sandbox)}
+    catalog = catalog_selecting(cfg, *SNAPSHOTS, *OPT_IN, "team_users")
+    first = run_tap(cfg, catalog=catalog)
+    second = run_tap(cfg, state=first.final_state, catalog=catalog)
+    for run in (first, second):
+        for stream in (*SNAPSHOTS, *OPT_IN):
+            types = [m["type"] for m in messages_of(run, stream)]
+            assert types.count("ACTIVATE_VERSION") == 1, stream
+            (activate,) = [m for m in messages_of(run, stream) if m["type"] == "ACTIVATE_VERSION"]
+            assert types.index("ACTIVATE_VERSION") < types.index("RECORD"), stream
+            records = [m for m in messages_of(run, stream) if m["type"] == "RECORD"]
+            assert len(records) == len(sandbox.truth(stream)), stream
+            assert {m.get("version") for m in records} == {activate["version"]}, stream
+        # An incremental stream has no versions: its rows are never all re-sent.
+        assert "ACTIVATE_VERSION" not in [m["type"] for m in messages_of(run, "team_users")]
+        assert all("version" not in m for m in messages_of(run, "team_users"))
+    versions = [
+        next(m["version"] for m in messages_of(run, "users") if m["type"] == "ACTIVATE_VERSION")
+        for run in (first, second)
+    ]
+    assert versions[0] <= versions[1]
+
+
+def test_a_deleted_user_is_gone_from_the_next_run(sandbox: LitmosSandbox, config: dict) -> None:
+    streams = ("users", "instructors", "user_badges")
+    catalog = catalog_selecting(config, *streams)
+    badged = {r["UserId"] for r in sandbox.truth("user_badges")}
+    (gone,) = [r["Id"] for r in sandbox.truth("instructors") if r["Id"] in badged][:1]
+    first = run_tap(config, catalog=catalog)
+    assert gone in {r["Id"] for r in first.records("users")}
+    assert gone in {r["Id"] for r in first.records("instructors")}
+    assert gone in {r["UserId"] for r in first.records("user_badges")}
+
+    sandbox.delete_user(gone)
+    sandbox.reset_log()
+    second = run_tap(config, state=first.final_state, catalog=catalog)
+    for stream in streams:
+        expected = truth_by_key(sandbox, stream)
+        assert by_key(sandbox, stream, second.records(stream)) == expected
+    assert len(second.records("users")) == len(first.records("users")) - 1
+    assert gone not in {r["Id"] for r in second.records("users")}
+    assert gone not in {r["Id"] for r in second.records("instructors")}
+    assert gone not in {r["UserId"] for r in second.records("user_badges")}
+    assert not [r for r in requests_to(sandbox, "user_badges") if gone in r["path"]]
+
+
+@pytest.mark.parametrize("page_size", [4, 5, 1000])
+def test_snapshot_requests_are_one_per_page(
+    sandbox: LitmosSandbox, config: dict, page_size: int
+) -> None:
+    cfg = {**config, "page_size": page_size}
+    run = run_tap(cfg, catalog=catalog_selecting(cfg, *FLAT_SNAPSHOTS))
+    exact_multiples = 0
+    for stream in FLAT_SNAPSHOTS:
+        rows = len(sandbox.truth(stream))
+        requests = requests_to(sandbox, stream)
+        # A short page ends the walk; after an exact multiple one empty page is needed.
+        assert len(requests) == pages_needed(rows, page_size), stream
+        assert [int(r["params"]["start"]) for r in requests] == [
+            i * page_size for i in range(len(requests))
+        ]
+        assert {r["params"]["limit"] for r in requests} == {str(page_size)}
+        assert by_key(sandbox, stream, run.records(stream)) == truth_by_key(sandbox, stream)
+        exact_multiples += rows % page_size == 0
+    assert len(sandbox.requests) == sum(
+        len(requests_to(sandbox, s)) for s in FLAT_SNAPSHOTS
+    )  # nothing else was asked for
+    if page_size == 4:
+        assert exact_multiples >= 3  # users 20, courses 16, learning_paths 4, locations 4
+
+
+@pytest.mark.parametrize("response_format", ["json", "xml"])
+@pytest.mark.parametrize(
+    "streams",
+    [("ilt_sessions",), ("ilt_sessions", "ilt_session_days"), ("ilt_session_days",)],
+)
+def test_sessions_cost_two_requests_and_their_days_none(
+    sandbox: LitmosSandbox, config: dict, streams: tuple[str, ...], response_format: str
+) -> None:
+    cfg = {**config, "response_format": response_format}
+    run = run_tap(cfg, catalog=catalog_selecting(cfg, *streams))
+    requests = sandbox.requests
+    assert sorted(r["path"] for r in requests) == [
+        f"{API_PREFIX}/sessions/future",
+        f"{API_PREFIX}/sessions/past",
+    ]
+    assert all(r["params"]["start"] == "0" for r in requests)
+    for stream in ("ilt_sessions", "ilt_session_days"):
+        if stream in streams:
+            assert by_key(sandbox, stream, run.records(stream)) == truth_by_key(sandbox, stream)
+        else:
+            assert messages_of(run, stream) == []  # read for its days, never written
+
+
+def test_session_paging_walks_past_and_future_separately(
+    sandbox: LitmosSandbox, config: dict
+) -> None:
+    # Each page of /sessions/* holds courses (each with its modules and sessions).
+    now = sandbox.now()  # naive UTC, as the sandbox splits past from future
+    courses: dict[str, set[str]] = {"past": set(), "future": set()}
+    for session in sandbox.truth("ilt_sessions"):
+        side = "past" if session["EndDate"].replace(tzinfo=None) < now else "future"
+        courses[side].add(session["CourseId"])
+    assert courses["past"]
+    assert courses["future"]
+    cfg = {**config, "page_size": 1}
+    run = run_tap(cfg, catalog=catalog_selecting(cfg, "ilt_sessions", "ilt_session_days"))
+    for side, ids in courses.items():
+        requests = [r for r in sandbox.requests if r["path"].endswith(f"/sessions/{side}")]
+        assert [r["params"]["start"] for r in requests] == [
+            str(i) for i in range(pages_needed(len(ids), 1))
+        ]
+    for stream in ("ilt_sessions", "ilt_session_days"):
+        assert by_key(sandbox, stream, run.records(stream)) == truth_by_key(sandbox, stream)
+
+
+# --- Opt-in children ----------------------------------------------------------------------
+
+
+def test_opt_in_streams_are_not_selected_by_default_in_discovery(
+    tmp_path: Path, config: dict
+) -> None:
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_litmos", "--config", str(config_file), "--discover"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    catalog = json.loads(result.stdout)
+    by_default = {
+        e["tap_stream_id"]: stream_metadata(catalog, e["tap_stream_id"])["selected-by-default"]
+        for e in catalog["streams"]
+    }
+    assert {s for s, on in by_default.items() if not on} == set(OPT_IN)
+    assert len(by_default) == 23
+
+
+def test_a_default_run_leaves_the_opt_in_streams_out(sandbox: LitmosSandbox, config: dict) -> None:
+    run = run_tap({**config, "start_date": recent_start(sandbox)})  # no catalog: the defaults
+    for stream in OPT_IN:
+        assert messages_of(run, stream) == []
+        assert requests_to(sandbox, stream) == []
+    for stream in ("users", "ilt_sessions", "ilt_session_days", "course_results"):
+        assert run.records(stream)  # while the default streams did run
+    assert not {
+        s for m in run.messages if m["type"] == "STATE" for s in m["value"]["bookmarks"]
+    } & set(OPT_IN)
+
+
+@pytest.mark.parametrize("response_format", ["json", "xml"])
+@pytest.mark.parametrize("child", OPT_IN)
+@pytest.mark.parametrize("with_parent", [True, False], ids=["with-parent", "alone"])
+def test_an_opt_in_child_costs_one_request_per_parent(
+    sandbox: LitmosSandbox,
+    config: dict,
+    child: str,
+    with_parent: bool,  # noqa: FBT001
+    response_format: str,
+) -> None:
+    parent = PARENT[child]
+    cfg = {**config, "response_format": response_format}
+    selected = (parent, child) if with_parent else (child,)
+    run = run_tap(cfg, catalog=catalog_selecting(cfg, *selected))
+    assert by_key(sandbox, child, run.records(child)) == truth_by_key(sandbox, child)
+    if with_parent:
+        assert by_key(sandbox, parent, run.records(parent)) == truth_by_key(sandbox, parent)
+    else:  # the parent is read for its ids, and writes nothing
+        assert messages_of(run, parent) == []
+    # One request per parent record, each parent once, with that parent's ids.
+    requests = requests_to(sandbox, child)
+    if child == "user_badges":
+        wanted = sorted(f"{API_PREFIX}/users/{u['Id']}/badges" for u in sandbox.truth("users"))
+    else:
+        tail = "rollcall" if child == "ilt_rollcall" else "attendance"
+        wanted = sorted(
+            f"{API_PREFIX}/courses/{s['CourseId']}/modules/{s['ModuleId']}"
+            f"/sessions/{s['Id']}/{tail}"
+            for s in sandbox.truth("ilt_sessions")
+        )
+    assert sorted(r["path"] for r in requests) == wanted
+    assert all(r["status"] == 200 for r in requests)
+    parent_requests = requests_to(sandbox, parent)
+    assert len(sandbox.requests) == len(requests) + len(parent_requests)
+    assert len(parent_requests) == (1 if parent == "users" else 2)
+
+
+def test_the_state_stays_flat_with_every_child_selected(
+    sandbox: LitmosSandbox, config: dict
+) -> None:
+    cfg = {**config, "start_date": recent_start(sandbox), "page_size": 7}
+    streams = (*SNAPSHOTS, *OPT_IN, "team_users", "achievements")
+    run = run_tap(cfg, catalog=catalog_selecting(cfg, *streams))
+    parents = len(sandbox.truth("users")) + len(sandbox.truth("ilt_sessions"))
+    assert len(requests_to(sandbox, "ilt_rollcall")) > 10
+    for state in run.states:
+        for stream, entry in state["bookmarks"].items():
+            assert "partitions" not in entry, stream  # nothing per parent or per context
+            assert "progress_markers" not in entry, stream
+            if stream in (*SNAPSHOTS, *OPT_IN):
+                assert entry == {}, stream  # a full copy each run: nothing to remember
+    final = run.final_state["bookmarks"]
+    assert set(final) == set(streams)
+    for stream in ("team_users", "achievements"):
+        assert set(final[stream]) == {"replication_key", "replication_key_value"}
+    assert len(json.dumps(run.final_state)) < 40 * parents  # does not grow with parents
+
+
+def test_a_parent_deleted_between_its_list_and_its_child_request_is_skipped(
+    sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The users list is read, then one badge request per user: the third request (the
+    # second user's badges) finds the user gone, as if deleted in between.
+    sandbox.inject("404", count=1, after=2)
+    run = run_tap(config, catalog=catalog_selecting(config, "user_badges"))
+    assert run.error is None
+    paths = [r["path"] for r in sandbox.requests]
+    assert paths[0].endswith("/users/details")
+    gone = paths[2].split("/")[-2]
+    truth = {(r["UserId"], r["ID"]) for r in sandbox.truth("user_badges") if r["UserId"] != gone}
+    assert {(r["UserId"], r["ID"]) for r in run.records("user_badges")} == truth
+    assert len(paths) == 1 + len(sandbox.truth("users"))  # every other user was still read
+    assert any(
+        "Skipped user_badges" in r.getMessage() and gone in r.getMessage()
+        for r in caplog.records
+    )
