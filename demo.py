@@ -33,8 +33,21 @@ ACHIEVEMENTS, USERS = 5000, 50
 
 def start_sandbox() -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "litmos_sandbox", "--port", "0", "--seed", "42",
-         "--users", str(USERS), "--achievements", str(ACHIEVEMENTS), "--api-key", API_KEY],
+        [
+            sys.executable,
+            "-m",
+            "litmos_sandbox",
+            "--port",
+            "0",
+            "--seed",
+            "42",
+            "--users",
+            str(USERS),
+            "--achievements",
+            str(ACHIEVEMENTS),
+            "--api-key",
+            API_KEY,
+        ],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -101,17 +114,23 @@ def main() -> None:
         sandbox.terminate()
         sandbox.wait()
     database = OUTPUT / "warehouse.duckdb"
-    print(f"\nLoaded into {database.relative_to(ROOT)} (schema litmos) in "
-          f"{time.perf_counter() - started:.0f} s:")
+    print(
+        f"\nLoaded into {database.relative_to(ROOT)} (schema litmos) in "
+        f"{time.perf_counter() - started:.0f} s:"
+    )
     print(f"  {'stream':<24}{'rows in table':>14}")
     for table, count in summary(database):
         print(f"  {table:<24}{count:>14,}")
     rows = sum(r["rows"] for r in requests)
     windows = sum("/org/" in r["path"] for r in requests)
-    print(f"Requests to Litmos this run: {len(requests):,} ({rows:,} rows read;"
-          f" {windows:,} of them 7-day windows of the /org/* streams)")
-    print("Bookmarks kept by Meltano: run it again for an incremental run (about one request"
-          f" per stream). Logs: {log.relative_to(ROOT)}")
+    print(
+        f"Requests to Litmos this run: {len(requests):,} ({rows:,} rows read;"
+        f" {windows:,} of them 7-day windows of the /org/* streams)"
+    )
+    print(
+        "Bookmarks kept by Meltano: run it again for an incremental run (about one request"
+        f" per stream). Logs: {log.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

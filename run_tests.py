@@ -1,11 +1,15 @@
-"""Run the whole test suite: `python3 run_tests.py [pytest arguments]`.
+"""Run the lint pass and the whole test suite: `python3 run_tests.py [pytest arguments]`.
 
-Works on a fresh machine with only python3 and pip: the first run builds .venv.
+Works on a fresh machine with only python3 and pip: the first run builds .venv. With no
+arguments (as CI and the README run it) ruff checks and format-checks the whole tree
+first; with pytest arguments (a file, `-k ...`) only those tests run.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from pathlib import Path
 
 from scripts import devenv
 
@@ -13,4 +17,19 @@ devenv.ensure("run_tests.py")
 
 import pytest  # noqa: E402  (only importable inside .venv)
 
+ROOT = Path(__file__).resolve().parent
+
+
+def lint() -> int:
+    """Ruff over the whole tree, the sandbox, tests and scripts included."""
+    ruff = [sys.executable, "-m", "ruff"]
+    for check in (["check", "."], ["format", "--check", "."]):
+        print(f"ruff {' '.join(check)}", flush=True)
+        if subprocess.run([*ruff, *check], cwd=ROOT, check=False).returncode:
+            return 1
+    return 0
+
+
+if len(sys.argv) == 1 and lint():
+    sys.exit("Lint failed: `.venv/bin/ruff check --fix . && .venv/bin/ruff format .` fixes most.")
 sys.exit(pytest.main(["-p", "no:cacheprovider", *sys.argv[1:]]))

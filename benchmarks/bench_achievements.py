@@ -87,8 +87,19 @@ def achievements_catalog(workdir: Path) -> Path:
 
 def start_sandbox(size: int, users: int) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "litmos_sandbox", "--port", "0", "--achievements", str(size),
-         "--users", str(users), "--api-key", API_KEY],
+        [
+            sys.executable,
+            "-m",
+            "litmos_sandbox",
+            "--port",
+            "0",
+            "--achievements",
+            str(size),
+            "--users",
+            str(users),
+            "--api-key",
+            API_KEY,
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -101,13 +112,13 @@ def start_sandbox(size: int, users: int) -> tuple[subprocess.Popen, str]:
 
 def sandbox_requests(base_url: str) -> int:
     admin = base_url.rsplit("/v1.svc", 1)[0] + "/_sandbox/requests"
-    with urllib.request.urlopen(admin) as response:  # noqa: S310 (loopback only)
+    with urllib.request.urlopen(admin) as response:
         return len(json.load(response))
 
 
 def reset_log(base_url: str) -> None:
     admin = base_url.rsplit("/v1.svc", 1)[0] + "/_sandbox/reset-log"
-    urllib.request.urlopen(urllib.request.Request(admin, method="POST", data=b"")).close()  # noqa: S310
+    urllib.request.urlopen(urllib.request.Request(admin, method="POST", data=b"")).close()
 
 
 def timed(cmd: list[str], out_path: Path, env: dict | None = None) -> tuple[float, float]:
@@ -136,17 +147,32 @@ def bench(size: int, users: int, fmt: str, page_size: int, workdir: Path) -> dic
     sandbox, base_url = start_sandbox(size, users)
     try:
         config = workdir / "config.json"
-        config.write_text(json.dumps({
-            "api_key": API_KEY, "api_url": base_url, "response_format": fmt,
-            "page_size": page_size, "max_requests_per_minute": 0,
-        }))
+        config.write_text(
+            json.dumps(
+                {
+                    "api_key": API_KEY,
+                    "api_url": base_url,
+                    "response_format": fmt,
+                    "page_size": page_size,
+                    "max_requests_per_minute": 0,
+                }
+            )
+        )
         # warm the sandbox's render caches so neither side pays for them
-        timed([sys.executable, "-c", BASELINE, base_url, API_KEY, str(page_size)],
-              workdir / "warm.jsonl")
+        timed(
+            [sys.executable, "-c", BASELINE, base_url, API_KEY, str(page_size)],
+            workdir / "warm.jsonl",
+        )
         reset_log(base_url)
         tap_wall, tap_rss = timed(
-            [str(BIN / "tap-litmos"), "--config", str(config),
-             "--catalog", str(achievements_catalog(workdir))], workdir / "tap.jsonl",
+            [
+                str(BIN / "tap-litmos"),
+                "--config",
+                str(config),
+                "--catalog",
+                str(achievements_catalog(workdir)),
+            ],
+            workdir / "tap.jsonl",
             env={**os.environ, "TAP_LITMOS_LOGLEVEL": "WARNING"},
         )
         tap_requests = sandbox_requests(base_url)
@@ -163,12 +189,17 @@ def bench(size: int, users: int, fmt: str, page_size: int, workdir: Path) -> dic
         sandbox.wait()
     target_requests = math.ceil(size / page_size) + (1 if size % page_size == 0 else 0)
     return {
-        "achievements": size, "format": fmt, "page_size": page_size,
-        "tap_records": tap_records, "tap_requests": tap_requests,
+        "achievements": size,
+        "format": fmt,
+        "page_size": page_size,
+        "tap_records": tap_records,
+        "tap_requests": tap_requests,
         "target_requests": target_requests,
-        "tap_seconds": round(tap_wall, 2), "tap_records_per_s": round(tap_records / tap_wall),
+        "tap_seconds": round(tap_wall, 2),
+        "tap_records_per_s": round(tap_records / tap_wall),
         "tap_peak_rss_mb": round(tap_rss, 1),
-        "baseline_rows": base_rows, "baseline_seconds": round(base_wall, 2),
+        "baseline_rows": base_rows,
+        "baseline_seconds": round(base_wall, 2),
         "baseline_rows_per_s": round(base_rows / base_wall),
         "baseline_peak_rss_mb": round(base_rss, 1),
         "tap_vs_baseline_time": round(tap_wall / base_wall, 2),
@@ -190,14 +221,19 @@ def main() -> None:
                 result = bench(size, args.users, fmt, args.page_size, Path(tmp))
                 results.append(result)
                 print(json.dumps(result), flush=True)
-    header = ("| achievements | format | requests (target) | tap s | tap records/s | tap peak RSS MB"
-              " | baseline s | baseline rows/s | tap/baseline time | SDK-only records/s |")
+    header = (
+        "| achievements | format | requests (target) | tap s | tap records/s | tap peak RSS MB"
+        " | baseline s | baseline rows/s | tap/baseline time | SDK-only records/s |"
+    )
     print("\n" + header + "\n|" + "---|" * 10)
     for r in results:
-        print(f"| {r['achievements']:,} | {r['format']} | {r['tap_requests']} ({r['target_requests']})"
-              f" | {r['tap_seconds']} | {r['tap_records_per_s']:,} | {r['tap_peak_rss_mb']}"
-              f" | {r['baseline_seconds']} | {r['baseline_rows_per_s']:,} | {r['tap_vs_baseline_time']}"
-              f" | {r['sdk_only_records_per_s']:,} |")
+        print(
+            f"| {r['achievements']:,} | {r['format']}"
+            f" | {r['tap_requests']} ({r['target_requests']})"
+            f" | {r['tap_seconds']} | {r['tap_records_per_s']:,} | {r['tap_peak_rss_mb']}"
+            f" | {r['baseline_seconds']} | {r['baseline_rows_per_s']:,}"
+            f" | {r['tap_vs_baseline_time']} | {r['sdk_only_records_per_s']:,} |"
+        )
     out = HERE / "results" / "latest.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"python": sys.version.split()[0], "results": results}, indent=2))

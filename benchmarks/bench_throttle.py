@@ -82,8 +82,8 @@ def start_sandbox(achievements: int, users: int, seed: int, latency: float) -> L
     start = 0
     while True:  # every page once, unthrottled, so no run pays for rendering rows first
         url = f"{sandbox.base_url}/achievements?source=warm&format=json&limit=1000&start={start}"
-        request = urllib.request.Request(url, headers={"apikey": API_KEY})  # noqa: S310
-        with urllib.request.urlopen(request) as response:  # noqa: S310 (loopback only)
+        request = urllib.request.Request(url, headers={"apikey": API_KEY})
+        with urllib.request.urlopen(request) as response:
             rows = len(json.load(response))
         start += rows
         if rows < 1000:  # noqa: PLR2004
@@ -115,7 +115,9 @@ def achievements_catalog(config: dict[str, Any], workdir: Path) -> Path:
     config_path.write_text(json.dumps(config))
     found = subprocess.run(
         [sys.executable, "-m", "tap_litmos", "--config", str(config_path), "--discover"],
-        capture_output=True, check=True, cwd=HERE.parent,
+        capture_output=True,
+        check=True,
+        cwd=HERE.parent,
     )
     catalog = json.loads(found.stdout)
     for entry in catalog["streams"]:
@@ -149,9 +151,19 @@ class TapRun:
         env = {**os.environ, "TAP_LITMOS_LOGLEVEL": "INFO"}  # INFO: the budget wait line
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tap_litmos", "--config", str(self.config_path),
-                 "--catalog", str(self.catalog_path)],
-                stdout=out, stderr=err, env=env, cwd=HERE.parent,
+                [
+                    sys.executable,
+                    "-m",
+                    "tap_litmos",
+                    "--config",
+                    str(self.config_path),
+                    "--catalog",
+                    str(self.catalog_path),
+                ],
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=HERE.parent,
             )
 
     def wait(self) -> None:
@@ -167,8 +179,11 @@ class TapRun:
     def record_ids(self) -> list[int]:
         """The AchievementId of every RECORD line the tap wrote."""
         with self.out_path.open("rb") as fh:
-            return [json.loads(line)["record"]["AchievementId"] for line in fh
-                    if line.startswith(b'{"type":"RECORD"')]
+            return [
+                json.loads(line)["record"]["AchievementId"]
+                for line in fh
+                if line.startswith(b'{"type":"RECORD"')
+            ]
 
     def log_facts(self) -> dict[str, Any]:
         """From stderr: throttle retries, the highest attempt, seconds waited for the budget."""
@@ -208,8 +223,10 @@ def run_together(runs: list[TapRun]) -> tuple[float, float]:
 
 def busiest_window(times: list[float], window: float = WINDOW_SECONDS) -> int:
     """The most of `times` (sorted) that fall in any `window` seconds."""
-    return max((i + 1 - bisect_left(times, t - window + 1e-9, 0, i + 1)
-                for i, t in enumerate(times)), default=0)
+    return max(
+        (i + 1 - bisect_left(times, t - window + 1e-9, 0, i + 1) for i, t in enumerate(times)),
+        default=0,
+    )
 
 
 def scenario(  # noqa: PLR0913
@@ -236,22 +253,27 @@ def scenario(  # noqa: PLR0913
         mine = [e for e in log if e["params"].get("source") == source]
         ids = run.record_ids()
         all_ids += ids
-        processes.append({
-            "name": run.name,
-            "exit_code": run.exit_code,
-            "wall_s": round(run.ended - started, 2),
-            "requests": len(mine),
-            "ok": sum(e["status"] == HTTP_OK for e in mine),
-            "throttled": sum(e["status"] == HTTP_THROTTLED for e in mine),
-            "records": len(ids),
-            "user_ids": len(run.config.get("user_ids") or []),
-            "max_retries": run.config.get("max_retries", 5),
-            "rate_limit_backend": "file" if run.config.get("rate_limit_backend") else "in-process",
-            "arrivals_s": [round(e["time"] - started, 2) for e in mine],
-            "throttled_at_s": [round(e["time"] - started, 2) for e in mine
-                               if e["status"] == HTTP_THROTTLED],
-            **run.log_facts(),
-        })
+        processes.append(
+            {
+                "name": run.name,
+                "exit_code": run.exit_code,
+                "wall_s": round(run.ended - started, 2),
+                "requests": len(mine),
+                "ok": sum(e["status"] == HTTP_OK for e in mine),
+                "throttled": sum(e["status"] == HTTP_THROTTLED for e in mine),
+                "records": len(ids),
+                "user_ids": len(run.config.get("user_ids") or []),
+                "max_retries": run.config.get("max_retries", 5),
+                "rate_limit_backend": "file"
+                if run.config.get("rate_limit_backend")
+                else "in-process",
+                "arrivals_s": [round(e["time"] - started, 2) for e in mine],
+                "throttled_at_s": [
+                    round(e["time"] - started, 2) for e in mine if e["status"] == HTTP_THROTTLED
+                ],
+                **run.log_facts(),
+            }
+        )
 
     ok_times = sorted(e["time"] for e in log if e["status"] == HTTP_OK)
     ok = len(ok_times)
@@ -275,7 +297,8 @@ def scenario(  # noqa: PLR0913
         "busiest_60s": busiest_window(ok_times),
         "records": len(all_ids),
         "expected_records": len(expected_ids),
-        "records_match": len(all_ids) == len(set(all_ids)) and set(all_ids) == expected_ids
+        "records_match": len(all_ids) == len(set(all_ids))
+        and set(all_ids) == expected_ids
         and {e["path"] for e in log} == {ACHIEVEMENTS_PATH},
         "all_exit_0": all(run.exit_code == 0 for run in runs),
         "first_request_s": nth[0] if nth else None,
@@ -299,8 +322,12 @@ def run_single(sandbox: LitmosSandbox, args: argparse.Namespace, workdir: Path) 
     expected = {row["AchievementId"] for row in sandbox.truth()}
     configs = {"single": base_config(sandbox, args.page_size)}
     return scenario(
-        "single, defaults", "single",
-        sandbox=sandbox, configs=configs, expected_ids=expected, workdir=workdir,
+        "single, defaults",
+        "single",
+        sandbox=sandbox,
+        configs=configs,
+        expected_ids=expected,
+        workdir=workdir,
     )
 
 
@@ -315,19 +342,28 @@ def run_pair(sandbox: LitmosSandbox, args: argparse.Namespace, workdir: Path) ->
         configs = {}
         budget_file = workdir / f"budget-{int(time.time() * 1000)}.db"  # a new, empty window
         for half, user_ids in halves.items():
-            config = {**base_config(sandbox, args.page_size), "source": f"bench-{half}",
-                      "user_ids": user_ids}
+            config = {
+                **base_config(sandbox, args.page_size),
+                "source": f"bench-{half}",
+                "user_ids": user_ids,
+            }
             if shared:
                 config["rate_limit_backend"] = str(budget_file)
             elif args.separate_max_retries is not None:
                 config["max_retries"] = args.separate_max_retries
             configs[f"pair-{'shared' if shared else 'separate'}-{half}"] = config
-        label = ("pair, shared file budget" if shared
-                 else "pair, separate in-process budgets")
+        label = "pair, shared file budget" if shared else "pair, separate in-process budgets"
         kind = "pair-shared" if shared else "pair-separate"
-        results.append(scenario(
-            label, kind, sandbox=sandbox, configs=configs, expected_ids=expected, workdir=workdir
-        ))
+        results.append(
+            scenario(
+                label,
+                kind,
+                sandbox=sandbox,
+                configs=configs,
+                expected_ids=expected,
+                workdir=workdir,
+            )
+        )
     return results
 
 
@@ -336,23 +372,46 @@ def run_pair(sandbox: LitmosSandbox, args: argparse.Namespace, workdir: Path) ->
 
 def markdown_table(results: list[dict], *, time_lost: bool) -> str:
     """The results as one markdown table."""
-    header = ["scenario", "processes", "requests", "503s", "wall s", "ideal s", "floor s",
-              "ideal/wall",
-              "requests/min", "busiest 60 s", "records"]
+    header = [
+        "scenario",
+        "processes",
+        "requests",
+        "503s",
+        "wall s",
+        "ideal s",
+        "floor s",
+        "ideal/wall",
+        "requests/min",
+        "busiest 60 s",
+        "records",
+    ]
     if time_lost:
         header.append("time lost s")
     lines = ["| " + " | ".join(header) + " |", "|:--|" + "--:|" * (len(header) - 1)]
     shared_wall = next((r["wall_s"] for r in results if r["kind"] == "pair-shared"), None)
     for r in results:
-        records = f"{r['records']:,}" + (" (= truth)" if r["records_match"] else
-                                         f" (truth {r['expected_records']:,}: MISMATCH)")
-        cells = [r["scenario"], str(r["processes"]), str(r["requests"]), str(r["throttled"]),
-                 f"{r['wall_s']:.1f}", f"{r['ideal_s']:.1f}", f"{r['budget_floor_s']:.0f}",
-                 f"{r['ideal_over_wall']:.2f}",
-                 f"{r['requests_per_min']:.1f}", str(r["busiest_60s"]), records]
+        records = f"{r['records']:,}" + (
+            " (= truth)" if r["records_match"] else f" (truth {r['expected_records']:,}: MISMATCH)"
+        )
+        cells = [
+            r["scenario"],
+            str(r["processes"]),
+            str(r["requests"]),
+            str(r["throttled"]),
+            f"{r['wall_s']:.1f}",
+            f"{r['ideal_s']:.1f}",
+            f"{r['budget_floor_s']:.0f}",
+            f"{r['ideal_over_wall']:.2f}",
+            f"{r['requests_per_min']:.1f}",
+            str(r["busiest_60s"]),
+            records,
+        ]
         if time_lost:
-            lost = ("-" if r["kind"] == "pair-shared" or shared_wall is None
-                    else f"{r['wall_s'] - shared_wall:+.1f}")
+            lost = (
+                "-"
+                if r["kind"] == "pair-shared" or shared_wall is None
+                else f"{r['wall_s'] - shared_wall:+.1f}"
+            )
             cells.append(lost)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -363,25 +422,37 @@ def targets(results: list[dict]) -> list[str]:
     out = []
     for r in results:
         if r["kind"] == "single":
-            out.append(_verdict(f"single: ideal/wall {r['ideal_over_wall']:.2f} >= {TARGET_RATIO}",
-                                r["ideal_over_wall"] >= TARGET_RATIO))
+            out.append(
+                _verdict(
+                    f"single: ideal/wall {r['ideal_over_wall']:.2f} >= {TARGET_RATIO}",
+                    r["ideal_over_wall"] >= TARGET_RATIO,
+                )
+            )
             out.append(_verdict(f"single: 503s {r['throttled']} == 0", r["throttled"] == 0))
         if r["kind"] == "pair-shared":
             out.append(_verdict(f"pair, shared: 503s {r['throttled']} == 0", r["throttled"] == 0))
-            out.append(_verdict(
-                f"pair, shared: {r['requests_per_min']:.1f} requests/min >="
-                f" {TARGET_SHARED_THROUGHPUT:g}",
-                r["requests_per_min"] >= TARGET_SHARED_THROUGHPUT,
-            ))
+            out.append(
+                _verdict(
+                    f"pair, shared: {r['requests_per_min']:.1f} requests/min >="
+                    f" {TARGET_SHARED_THROUGHPUT:g}",
+                    r["requests_per_min"] >= TARGET_SHARED_THROUGHPUT,
+                )
+            )
         if r["kind"] == "pair-separate":
             waits = sum(p["throttle_retries"] for p in r["process_details"])
-            out.append(f"pair, separate: {r['throttled']} x 503, {waits} throttle waits of"
-                       f" {THROTTLE_WAIT_SECONDS} s (highest attempt"
-                       f" {max(p['highest_attempt'] for p in r['process_details'])} of"
-                       f" {r['process_details'][0]['max_retries'] + 1})")
-        out.append(_verdict(f"{r['scenario']}: records {r['records']:,} =="
-                            f" truth {r['expected_records']:,}, every process exit 0",
-                            r["records_match"] and r["all_exit_0"]))
+            out.append(
+                f"pair, separate: {r['throttled']} x 503, {waits} throttle waits of"
+                f" {THROTTLE_WAIT_SECONDS} s (highest attempt"
+                f" {max(p['highest_attempt'] for p in r['process_details'])} of"
+                f" {r['process_details'][0]['max_retries'] + 1})"
+            )
+        out.append(
+            _verdict(
+                f"{r['scenario']}: records {r['records']:,} =="
+                f" truth {r['expected_records']:,}, every process exit 0",
+                r["records_match"] and r["all_exit_0"],
+            )
+        )
     return out
 
 
@@ -398,11 +469,15 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
-        "--latency", type=float, default=0.0,
+        "--latency",
+        type=float,
+        default=0.0,
         help="seconds the sandbox takes to answer each request (default 0: at once)",
     )
     parser.add_argument(
-        "--separate-max-retries", type=int, default=None,
+        "--separate-max-retries",
+        type=int,
+        default=None,
         help="max_retries of the taps without a shared budget (default: the tap's, 5)",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "throttle.json")
@@ -431,10 +506,12 @@ def main() -> None:
     if pair:
         tables["pair"] = markdown_table(pair, time_lost=True)
     verdicts = targets(results)
-    print(f"\nSandbox: {THROTTLE_PER_MINUTE} requests / {WINDOW_SECONDS:g} s per key, 503"
-          f" without Retry-After; {args.achievements:,} achievements, {args.users} users,"
-          f" page_size {args.page_size}, latency {args.latency:g} s."
-          f" Command: `{command}` ({total:.0f} s in all)")
+    print(
+        f"\nSandbox: {THROTTLE_PER_MINUTE} requests / {WINDOW_SECONDS:g} s per key, 503"
+        f" without Retry-After; {args.achievements:,} achievements, {args.users} users,"
+        f" page_size {args.page_size}, latency {args.latency:g} s."
+        f" Command: `{command}` ({total:.0f} s in all)"
+    )
     for table in tables.values():
         print("\n" + table)
     print("\n" + "\n".join(verdicts))
@@ -445,10 +522,16 @@ def main() -> None:
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
         "total_s": round(total, 1),
-        "sandbox": {"throttle_per_minute": THROTTLE_PER_MINUTE, "window_s": WINDOW_SECONDS,
-                    "throttle_status": HTTP_THROTTLED, "retry_after": None,
-                    "achievements": args.achievements, "users": args.users, "seed": args.seed,
-                    "latency_s": args.latency},
+        "sandbox": {
+            "throttle_per_minute": THROTTLE_PER_MINUTE,
+            "window_s": WINDOW_SECONDS,
+            "throttle_status": HTTP_THROTTLED,
+            "retry_after": None,
+            "achievements": args.achievements,
+            "users": args.users,
+            "seed": args.seed,
+            "latency_s": args.latency,
+        },
         "page_size": args.page_size,
         "tap_budget_per_minute": BUDGET_PER_MINUTE,
         "tables": tables,

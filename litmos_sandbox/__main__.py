@@ -37,61 +37,79 @@ def _parser() -> argparse.ArgumentParser:
     ):
         p.add_argument(f"--{name}", type=int, default=default, help=f"number of {what}")
     p.add_argument(
-        "--now", default=None,
+        "--now",
+        default=None,
         help="freeze the sandbox clock at this ISO date-time (default: real time; the "
         "world is anchored at today's UTC midnight)",
     )
     p.add_argument("--api-key", default="sandbox-key", help="accepted apikey header value")
     p.add_argument(
-        "--extra-rows", type=int, default=0,
+        "--extra-rows",
+        type=int,
+        default=0,
         help="return limit+K rows per page (Litmos's 'more than limit' quirk)",
     )
     p.add_argument(
-        "--throttle-per-minute", type=int, default=None,
+        "--throttle-per-minute",
+        type=int,
+        default=None,
         help="answer 503 beyond N requests per sliding window (Litmos: 100)",
     )
     p.add_argument(
-        "--throttle-window-seconds", type=float, default=60.0,
+        "--throttle-window-seconds",
+        type=float,
+        default=60.0,
         help="length of the throttle window (default 60)",
     )
     p.add_argument(
         "--fault-rate", type=float, default=0.0, help="probability of a random fault (0..1)"
     )
     p.add_argument(
-        "--fault-kinds", default=",".join(DEFAULT_RANDOM_KINDS),
+        "--fault-kinds",
+        default=",".join(DEFAULT_RANDOM_KINDS),
         help=f"comma-separated random fault kinds, from: {', '.join(sorted(FAULT_KINDS))}",
     )
     p.add_argument("--fault-seed", type=int, default=0, help="seed of the random faults")
+    p.add_argument("--slow-seconds", type=float, default=0.0, help="delay used by the 'slow' fault")
     p.add_argument(
-        "--slow-seconds", type=float, default=0.0, help="delay used by the 'slow' fault"
-    )
-    p.add_argument(
-        "--stall-seconds", type=float, default=5.0,
+        "--stall-seconds",
+        type=float,
+        default=5.0,
         help="delay before any byte, used by the 'stall' fault (default 5)",
     )
     p.add_argument(
-        "--retry-after", default=None,
+        "--retry-after",
+        default=None,
         help="send Retry-After on throttle replies: N seconds, or 'http-date' "
         "(--retry-after-seconds ahead); default none, like Litmos",
     )
     p.add_argument(
-        "--retry-after-seconds", type=int, default=30,
+        "--retry-after-seconds",
+        type=int,
+        default=30,
         help="how far ahead an http-date Retry-After points (default 30)",
     )
     p.add_argument(
-        "--throttle-status", type=int, choices=(503, 429), default=503,
+        "--throttle-status",
+        type=int,
+        choices=(503, 429),
+        default=503,
         help="status of the sliding-window throttle (default 503, like Litmos)",
     )
     p.add_argument(
-        "--redirect-base", default=None,
+        "--redirect-base",
+        default=None,
         help="target of the 'redirect' faults (default: this sandbox)",
     )
     p.add_argument(
-        "--json-utc-dates", action="store_true",
+        "--json-utc-dates",
+        action="store_true",
         help="JSON dates as /Date(utc-ms)/ without an offset (DateTimeKind.Utc form)",
     )
     p.add_argument(
-        "--xml-nil-style", choices=("i", "bare"), default="i",
+        "--xml-nil-style",
+        choices=("i", "bare"),
+        default="i",
         help='XML nulls as i:nil="true" (default) or nil="true"',
     )
     return p

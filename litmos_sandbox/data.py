@@ -185,14 +185,60 @@ _SPECIAL_NAMES: tuple[tuple[str, str], ...] = (
     ("Renée", "Tran"),
 )
 _FIRST = (
-    "Alice", "Bob", "Carol", "Dan", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy",
-    "Mallory", "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor", "Walter",
-    "Chloé", "Søren", "Łukasz", "Mary-Kate", "Jean-Luc", "Amélie", "Paul", "Max", "Li",
+    "Alice",
+    "Bob",
+    "Carol",
+    "Dan",
+    "Erin",
+    "Frank",
+    "Grace",
+    "Heidi",
+    "Ivan",
+    "Judy",
+    "Mallory",
+    "Niaj",
+    "Olivia",
+    "Peggy",
+    "Rupert",
+    "Sybil",
+    "Trent",
+    "Victor",
+    "Walter",
+    "Chloé",
+    "Søren",
+    "Łukasz",
+    "Mary-Kate",
+    "Jean-Luc",
+    "Amélie",
+    "Paul",
+    "Max",
+    "Li",
 )
 _LAST = (
-    "Smith", "Jones", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas", "Roberts",
-    "O'Neil", "D'Souza", "García", "Núñez", "Hirst", "Chandler", "Nguyen", "Kowalski",
-    "Johnson & Johnson", "Lee", "Walker", "Wright", "Hall", "Allen", "Young",
+    "Smith",
+    "Jones",
+    "Brown",
+    "Taylor",
+    "Wilson",
+    "Davies",
+    "Evans",
+    "Thomas",
+    "Roberts",
+    "O'Neil",
+    "D'Souza",
+    "García",
+    "Núñez",
+    "Hirst",
+    "Chandler",
+    "Nguyen",
+    "Kowalski",
+    "Johnson & Johnson",
+    "Lee",
+    "Walker",
+    "Wright",
+    "Hall",
+    "Allen",
+    "Young",
 )
 # (title, description) for courses. Descriptions "" for some (nulls/empties, §3.3).
 _COURSES: tuple[tuple[str, str], ...] = (
@@ -315,12 +361,9 @@ class Dataset:
                 first, last = rng.choice(_FIRST), rng.choice(_LAST)
             user_list.append((_make_id(rng, used), first, last))
 
-        # (course_id, title, description, type, is_learning_path)
-        catalog = [
-            (_make_id(rng, used), t, d, "Course Completed", False) for t, d in _COURSES
-        ] + [
-            (_make_id(rng, used), t, d, "Learning Path Completed", True)
-            for t, d in _LEARNING_PATHS
+        # Catalog rows: course id, title, description, type, is-a-learning-path flag.
+        catalog = [(_make_id(rng, used), t, d, "Course Completed", False) for t, d in _COURSES] + [
+            (_make_id(rng, used), t, d, "Learning Path Completed", True) for t, d in _LEARNING_PATHS
         ]
         # Learning-path completions are rarer than course completions.
         weighted = [c for c in catalog for _ in range(1 if c[4] else 4)]
@@ -357,13 +400,13 @@ class Dataset:
             r = rand()
             if i < n_specials:
                 when = specials[i]
-            elif r < 0.03 and recent:  # noqa: PLR2004 - ~3% share another row's date: ties
+            elif r < 0.03 and recent:
                 when = recent[int(r * 1000) % len(recent)]
             else:
                 when = start_ms + int(rand() * span_s) * 1000 + ms_choices[int(r * 7919) % n_ms]
-                if r > 0.99:  # noqa: PLR2004 - keep a small pool to tie with
+                if r > 0.99:
                     recent.append(when)
-                    if len(recent) > 64:  # noqa: PLR2004
+                    if len(recent) > 64:
                         recent.pop(0)
             r2 = rand()
             if course[4]:
@@ -379,20 +422,20 @@ class Dataset:
                     course[2],
                     when,
                     course[0],
-                    when + year_ms if r2 < 0.15 else None,  # noqa: PLR2004 - mostly null
+                    when + year_ms if r2 < 0.15 else None,
                     score,
                     result,
                     course[3],
                     user[1],
                     user[2],
                     id_base + (offset + i * step) % modulus,
-                    None if r2 > 0.75 else cert_base + int(r2 * 8_000_000),  # noqa: PLR2004
+                    None if r2 > 0.75 else cert_base + int(r2 * 8_000_000),
                 )
             )
         ds = cls(user_list, rows, seed=seed)
         ds._catalog = catalog
         del rows
-        if achievements >= 100_000:  # noqa: PLR2004
+        if achievements >= 100_000:
             # One full collection now untracks the million atom-only tuples; otherwise
             # the first few API requests each pay for it (~0.3 s).
             gc.collect()
@@ -540,7 +583,7 @@ class Dataset:
         }
         defaults.update({k: v for k, v in values.items() if k != "achievement_id"})
         row = Achievement(**defaults)
-        if not 0 <= row.achievement_id <= 0xFFFFFFFF:  # noqa: PLR2004
+        if not 0 <= row.achievement_id <= 0xFFFFFFFF:
             msg = "achievement_id must fit in 32 bits"
             raise ValueError(msg)
         if self._all_ids is not None:

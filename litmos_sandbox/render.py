@@ -76,9 +76,9 @@ class PageRenderer:
         if kind == "org":
             return lambda v: "null" if v is None else f'"{xml_date(v)}"'
         if kind == "list" and child is not None:
-            return lambda v: "[" + ",".join(
-                self.json_row(child, r, self._raw(child, r)) for r in v or ()
-            ) + "]"
+            return lambda v: (
+                "[" + ",".join(self.json_row(child, r, self._raw(child, r)) for r in v or ()) + "]"
+            )
         msg = f"no JSON encoder for {kind!r}"  # pragma: no cover
         raise ValueError(msg)  # pragma: no cover
 
@@ -97,9 +97,11 @@ class PageRenderer:
             return lambda v: f"<{name}/>" if v is None else f"<{name}>{isoz_text(v)}</{name}>"
         if kind == "list" and child is not None:
             return lambda v: (
-                f"<{name}>" + "".join(self.xml_row(child, r, self._raw(child, r)) for r in v)
+                f"<{name}>"
+                + "".join(self.xml_row(child, r, self._raw(child, r)) for r in v)
                 + f"</{name}>"
-                if v else f"<{name}/>"
+                if v
+                else f"<{name}/>"
             )
         msg = f"no XML encoder for {kind!r}"  # pragma: no cover
         raise ValueError(msg)  # pragma: no cover
@@ -143,7 +145,9 @@ class PageRenderer:
         return f"<{ep.row}>{body}</{ep.row}>"
 
     def json_page(
-        self, ep: Endpoint, rows: list[tuple],
+        self,
+        ep: Endpoint,
+        rows: list[tuple],
         raw: dict[str, dict[Any, dict[str, str]]] | None = None,
         extra: dict[str, str] | None = None,
     ) -> bytes:
@@ -159,7 +163,9 @@ class PageRenderer:
         return ("[" + ",".join(parts) + "]").replace("/", "\\/").encode()
 
     def xml_page(
-        self, ep: Endpoint, rows: list[tuple],
+        self,
+        ep: Endpoint,
+        rows: list[tuple],
         raw: dict[str, dict[Any, dict[str, str]]] | None = None,
         extra: dict[str, str] | None = None,
     ) -> bytes:

@@ -36,15 +36,19 @@ _INT32_MAX = 2**31 - 1
 
 # §5.2 / SAP-OAS 406 text: "yyyy-MM-dd HH:mm:ss" or "yyyy-MM-dd HH:mm" or "yyyy-MM-dd";
 # the docs also write the date-time with a "T" (§9 item 6), so both separators pass.
-_SINCE_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?", re.ASCII
-)
+_SINCE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?", re.ASCII)
 # .NET int.Parse: optional surrounding blanks and sign, digits only.
 _INT_RE = re.compile(r"\s*([+-]?)(\d+)\s*", re.ASCII)
 
 _DATASET_OPTIONS = ("seed", "users", "achievements")
 _WORLD_OPTIONS = (
-    "teams", "courses", "learning_paths", "course_results", "module_results", "logins", "now",
+    "teams",
+    "courses",
+    "learning_paths",
+    "course_results",
+    "module_results",
+    "logins",
+    "now",
 )
 MAX_RANGE = timedelta(days=7)  # §5.1 "The date range must be equal or less than 7 days."
 _SEARCH_FIELDS = ("UserName", "FirstName", "LastName", "Email", "CompanyName", "Name", "Title")
@@ -61,8 +65,13 @@ def _route_table() -> list[tuple[re.Pattern[str], S.Endpoint, bool | None]]:
             pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(ep.path))
             out.append((re.compile(re.escape(API_PREFIX) + pattern, re.IGNORECASE), ep, None))
     for side in ("past", "future"):
-        out.append((re.compile(re.escape(f"{API_PREFIX}/sessions/{side}"), re.IGNORECASE),
-                    S.SESSION_COURSE, side == "past"))
+        out.append(
+            (
+                re.compile(re.escape(f"{API_PREFIX}/sessions/{side}"), re.IGNORECASE),
+                S.SESSION_COURSE,
+                side == "past",
+            )
+        )
     return out
 
 
@@ -161,8 +170,9 @@ def _stream_name(endpoint: str) -> str:
 
 
 def _method_not_allowed() -> Reply:
-    return Reply(405, wire.METHOD_NOT_ALLOWED_HTML, "text/html; charset=UTF-8",
-                 headers={"Allow": "GET"})
+    return Reply(
+        405, wire.METHOD_NOT_ALLOWED_HTML, "text/html; charset=UTF-8", headers={"Allow": "GET"}
+    )
 
 
 def _search(ep: S.Endpoint, rows: list[tuple], text: str) -> list[tuple]:
@@ -292,7 +302,7 @@ class LitmosSandbox:
     ...     sb.base_url  # 'http://127.0.0.1:<port>/v1.svc'
     """
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         *,
         seed: int = 42,
@@ -492,8 +502,15 @@ class LitmosSandbox:
         anchor = o["now"] or datetime.now(timezone.utc).replace(
             tzinfo=None, hour=0, minute=0, second=0, microsecond=0
         )
-        sizes = Sizes(o["users"], o["teams"], o["courses"], o["learning_paths"],
-                      o["course_results"], o["module_results"], o["logins"])
+        sizes = Sizes(
+            o["users"],
+            o["teams"],
+            o["courses"],
+            o["learning_paths"],
+            o["course_results"],
+            o["module_results"],
+            o["logins"],
+        )
         return World.generate(self._dataset, o["seed"], sizes, anchor)
 
     @property
@@ -585,8 +602,7 @@ class LitmosSandbox:
 
     @staticmethod
     def _validate(opts: dict[str, Any]) -> None:
-        for name in ("users", "achievements", "extra_rows", "teams", "courses",
-                     "learning_paths"):
+        for name in ("users", "achievements", "extra_rows", "teams", "courses", "learning_paths"):
             if not isinstance(opts[name], int) or opts[name] < 0:
                 msg = f"{name} must be a non-negative int"
                 raise ValueError(msg)
@@ -614,8 +630,10 @@ class LitmosSandbox:
             msg = "throttle_status must be 503 or 429"
             raise ValueError(msg)
         ra = opts["retry_after"]
-        if ra is not None and ra != "http-date" and (
-            isinstance(ra, bool) or not isinstance(ra, int) or ra < 0
+        if (
+            ra is not None
+            and ra != "http-date"
+            and (isinstance(ra, bool) or not isinstance(ra, int) or ra < 0)
         ):
             msg = "retry_after must be None, a non-negative int or 'http-date'"
             raise ValueError(msg)
@@ -630,8 +648,7 @@ class LitmosSandbox:
             raise ValueError(msg)
         extra = opts["extra_fields"]
         if not isinstance(extra, dict) or not all(
-            isinstance(k, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)
-            and isinstance(v, str)
+            isinstance(k, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) and isinstance(v, str)
             for k, v in extra.items()
         ):
             msg = "extra_fields must map element names to text"
@@ -695,9 +712,7 @@ class LitmosSandbox:
             )
         return renderer
 
-    def _api(
-        self, method: str, path: str, query: str, headers: Any, connection_id: int
-    ) -> Reply:
+    def _api(self, method: str, path: str, query: str, headers: Any, connection_id: int) -> Reply:
         arrived = time.time()
         pairs = parse_qsl(query, keep_blank_values=True, errors="replace")
         params: dict[str, str] = {}
@@ -748,13 +763,12 @@ class LitmosSandbox:
 
     def _throttle_reply(self, status: int) -> Reply:
         """A 503 (Litmos) or 429 throttle answer, with Retry-After when configured."""
-        if status == 429:  # noqa: PLR2004
-            reply = Reply(429, wire.MSG_429.encode(), "text/plain; charset=utf-8",
-                          reason="Too Many Requests")
-        else:
+        if status == 429:
             reply = Reply(
-                503, wire.THROTTLED_HTML, "text/html; charset=utf-8", reason=wire.MSG_503
+                429, wire.MSG_429.encode(), "text/plain; charset=utf-8", reason="Too Many Requests"
             )
+        else:
+            reply = Reply(503, wire.THROTTLED_HTML, "text/html; charset=utf-8", reason=wire.MSG_503)
         retry_after = self._options["retry_after"]
         if retry_after == "http-date":
             when = datetime.now(timezone.utc) + timedelta(
@@ -772,7 +786,7 @@ class LitmosSandbox:
         location = base.rstrip("/") + path + ("?" + query if query else "")
         status = 301 if kind == "redirect_301" else 302
         body = (
-            f'<html><head><title>Object moved</title></head><body><h2>Object moved to '
+            f"<html><head><title>Object moved</title></head><body><h2>Object moved to "
             f'<a href="{location}">here</a>.</h2></body></html>'
         ).encode()
         return Reply(status, body, "text/html; charset=utf-8", headers={"Location": location})
@@ -835,9 +849,9 @@ class LitmosSandbox:
             return _text_error(406, wire.MSG_406_LIMIT), params, 0, 0
         return None, params, start, limit
 
-    def _range(self, params: dict[str, str], *, required: bool) -> tuple[
-        Reply | None, datetime | None, datetime | None
-    ]:
+    def _range(
+        self, params: dict[str, str], *, required: bool
+    ) -> tuple[Reply | None, datetime | None, datetime | None]:
         """since/to of the date-range family (§5.1): both, valid formats, <= 7 days."""
         since_text, to_text = params.get("since", ""), params.get("to", "")
         if not required and not since_text and not to_text:
@@ -849,8 +863,12 @@ class LitmosSandbox:
         return None, since, until
 
     def _list(
-        self, ep: S.Endpoint, path_params: dict[str, str], side: bool | None,
-        raw: dict[str, str], headers: Any,
+        self,
+        ep: S.Endpoint,
+        path_params: dict[str, str],
+        side: bool | None,
+        raw: dict[str, str],
+        headers: Any,
     ) -> Reply:
         """The one generic list handler: every endpoint but achievements."""
         error, params, start, limit = self._common(raw, headers)
@@ -865,16 +883,21 @@ class LitmosSandbox:
                 if error is not None:
                     return error
                 rows = world.tables[ep.stream].window(
-                    since, until, lo_incl=opts["org_since_inclusive"],  # type: ignore[arg-type]
-                    hi_incl=opts["org_to_inclusive"], start=start, count=count,
+                    since,
+                    until,
+                    lo_incl=opts["org_since_inclusive"],  # type: ignore[arg-type]
+                    hi_incl=opts["org_to_inclusive"],
+                    start=start,
+                    count=count,
                 )
             else:
                 if ep.family == "ilt":
                     error, since, until = self._range(params, required=False)
                     if error is not None:
                         return error
-                    rows = world.sessions_tree(past=bool(side), now=self.now(), since=since,
-                                               until=until)
+                    rows = world.sessions_tree(
+                        past=bool(side), now=self.now(), since=since, until=until
+                    )
                 elif ep.family == "child":
                     error, rows = self._child_rows(ep, path_params)
                     if error is not None:
@@ -886,7 +909,7 @@ class LitmosSandbox:
                         if error is not None:
                             return error
                 rows = _search(ep, rows, params.get("search", ""))
-                rows = rows[start:start + count]
+                rows = rows[start : start + count]
         renderer = self._page_renderer()
         extra = opts["extra_fields"]
         if params.get("format", "").lower() == "json":
@@ -928,8 +951,9 @@ class LitmosSandbox:
         if sort.lower() in names and ep.field(names[sort.lower()]).kind != "list":
             pos = ep.pos(names[sort.lower()])
             desc = params.get("dir", "").upper() == "DESC"
-            present = sorted((r for r in rows if r[pos] is not None), key=lambda r: r[pos],
-                             reverse=desc)
+            present = sorted(
+                (r for r in rows if r[pos] is not None), key=lambda r: r[pos], reverse=desc
+            )
             missing = [r for r in rows if r[pos] is None]
             rows = present + missing if not desc else missing + present
         return None, rows
@@ -979,9 +1003,7 @@ class LitmosSandbox:
         #    first, ties by AchievementId desc (§4 "Ordering guarantees").
         # "More rows than limit" quirk (§4, §9 item 2): extra_rows > 0 adds rows.
         count = limit + opts["extra_rows"] if limit > 0 else 0
-        rows = self._dataset.query_stored(
-            user_id=user_id, since=since, start=start, count=count
-        )
+        rows = self._dataset.query_stored(user_id=user_id, since=since, start=start, count=count)
         renderer = self._renderer()
         raw = self._raw_for("achievements")
         extra = opts["extra_fields"]
@@ -1016,8 +1038,9 @@ class LitmosSandbox:
                 row = self.add(str(payload["stream"]), **payload.get("fields", {}))
                 return _json_reply(_jsonable(row), 201)
             if route == ("POST", "/_sandbox/touch"):
-                row = self.touch(str(payload["stream"]), payload["key"],
-                                 **payload.get("fields", {}))
+                row = self.touch(
+                    str(payload["stream"]), payload["key"], **payload.get("fields", {})
+                )
                 return _json_reply(_jsonable(row))
             if route == ("POST", "/_sandbox/remove-link"):
                 row = self.remove_link(str(payload["stream"]), payload["key"])
@@ -1026,16 +1049,22 @@ class LitmosSandbox:
                 self.delete_user(str(payload["user_id"]))
                 return _json_reply({"ok": True})
             if route == ("POST", "/_sandbox/set-raw"):
-                self.set_raw(str(payload["stream"]), payload["key"], str(payload["field"]),
-                             str(payload["raw"]))
+                self.set_raw(
+                    str(payload["stream"]),
+                    payload["key"],
+                    str(payload["field"]),
+                    str(payload["raw"]),
+                )
                 return _json_reply({"ok": True})
             if route == ("POST", "/_sandbox/clear-raw"):
                 self.clear_raw()
                 return _json_reply({"ok": True})
             if route == ("GET", "/_sandbox/users"):
                 return _json_reply(
-                    [{"UserId": u, "FirstName": f, "LastName": la} for u, f, la in
-                     self._dataset.users]
+                    [
+                        {"UserId": u, "FirstName": f, "LastName": la}
+                        for u, f, la in self._dataset.users
+                    ]
                 )
             if route == ("POST", "/_sandbox/achievements"):
                 fields = dict(payload)

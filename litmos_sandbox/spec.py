@@ -145,7 +145,10 @@ _ORG_NOTE = (
 # --- snapshots ------------------------------------------------------------------------------
 
 USERS = Endpoint(
-    "users", "/users/details", "Users", "User",
+    "users",
+    "/users/details",
+    "Users",
+    "User",
     _with(
         _f(
             "Id UserName FirstName LastName FullName Email AccessLevel DisableMessages:bool "
@@ -159,62 +162,98 @@ USERS = Endpoint(
         ),
         ManagerId=Field("ManagerId", ref=U),
     ),
-    ("Id",), "snapshot", date_field="CreatedDate", sortable=True,
+    ("Id",),
+    "snapshot",
+    date_field="CreatedDate",
+    sortable=True,
     note="Includes inactive users. since=<date> filters CreatedDate >= since; "
     "sort=<field>&dir=ASC|DESC (e.g. sort=CreatedDate&dir=ASC; default order is creation "
     "order, which is CreatedDate ascending). Order follows §6.1 (Culture after CustomField3); "
     'Password omitted. LastLogin is "" when never logged in.',
 )
 COURSES = Endpoint(
-    "courses", "/courses", "Courses", "Course",
+    "courses",
+    "/courses",
+    "Courses",
+    "Course",
     _f(
         "Id Code Name Active:bool ForSale:bool OriginalId:int Description "
         "EcommerceShortDescription EcommerceLongDescription CourseCodeForBulkImport Price:dec "
         "AccessTillDate:wcf AccessTillDays:int CourseTeamLibrary:bool CreatedBy:int SeqId:int"
     ),
-    ("Id",), "snapshot", note="CreatedBy is the creator's OriginalId (int), as in /org/*.",
+    ("Id",),
+    "snapshot",
+    note="CreatedBy is the creator's OriginalId (int), as in /org/*.",
 )
 TEAMS = Endpoint(
-    "teams", "/teams", "Teams", "Team",
-    _with(_f("Id Name TeamCodeForBulkImport ParentTeamId"),
-          ParentTeamId=Field("ParentTeamId", ref=T)),
-    ("Id",), "snapshot", note='A hierarchy; roots have ParentTeamId "" (never null here).',
+    "teams",
+    "/teams",
+    "Teams",
+    "Team",
+    _with(
+        _f("Id Name TeamCodeForBulkImport ParentTeamId"), ParentTeamId=Field("ParentTeamId", ref=T)
+    ),
+    ("Id",),
+    "snapshot",
+    note='A hierarchy; roots have ParentTeamId "" (never null here).',
 )
 LEARNING_PATHS = Endpoint(
-    "learning_paths", "/learningpaths", "LearningPaths", "LearningPath",
+    "learning_paths",
+    "/learningpaths",
+    "LearningPaths",
+    "LearningPath",
     _f(
         "Id Name Description Active:bool OriginalId:int ForSale:bool Price:dec "
         "EcommerceShortDescription EcommerceLongDescription AccessTillDate:wcf "
         "AccessTillDays:int IsEquivalency:bool LearningPathTeamLibrary:bool"
     ),
-    ("Id",), "snapshot",
+    ("Id",),
+    "snapshot",
 )
 INSTRUCTORS = Endpoint(
-    "instructors", "/instructors", "Instructors", "Instructor",
-    _with(_f("Id UserName FirstName LastName Active:bool Email AccessLevel Brand"),
-          Id=Field("Id", ref=U)),
-    ("Id",), "snapshot", note="A subset of users (same Id).",
+    "instructors",
+    "/instructors",
+    "Instructors",
+    "Instructor",
+    _with(
+        _f("Id UserName FirstName LastName Active:bool Email AccessLevel Brand"),
+        Id=Field("Id", ref=U),
+    ),
+    ("Id",),
+    "snapshot",
+    note="A subset of users (same Id).",
 )
 LOCATIONS = Endpoint(
-    "locations", "/locations", "Locations", "Location",
+    "locations",
+    "/locations",
+    "Locations",
+    "Location",
     _f("LocationId Location Description Street1 Street2 City State PostalCode Country Phone"),
-    ("LocationId",), "snapshot",
+    ("LocationId",),
+    "snapshot",
 )
 
 # --- ILT tree (/sessions/past, /sessions/future) ----------------------------------------------
 
 SESSION_DAY = Endpoint(
-    "ilt_session_days", "/sessions/past + /sessions/future (Days)", "Days", "SessionDay",
+    "ilt_session_days",
+    "/sessions/past + /sessions/future (Days)",
+    "Days",
+    "SessionDay",
     _f(
         "Id StartDate:wcf EndDate:wcf StartTime EndTime SendReminder:bool ReminderValue:int "
         "ReminderMetric CreatedDate:wcf"
     ),
-    ("Id",), "node", parents=(Field("SessionId", ref="ilt_sessions"),),
-    note="Flattened from Session.Days; truth adds SessionId. StartTime/EndTime free text "
-    "(9:00AM).",
+    ("Id",),
+    "node",
+    parents=(Field("SessionId", ref="ilt_sessions"),),
+    note="Flattened from Session.Days; truth adds SessionId. StartTime/EndTime free text (9:00AM).",
 )
 SESSION = Endpoint(
-    "ilt_sessions", "/sessions/past + /sessions/future", "Sessions", "Session",
+    "ilt_sessions",
+    "/sessions/past + /sessions/future",
+    "Sessions",
+    "Session",
     _with(
         _f(
             "Id Name InstructorUserId InstructorName SessionType:int Days:list TimeZone "
@@ -223,24 +262,38 @@ SESSION = Endpoint(
         ),
         Days=Field("Days", "list", child=SESSION_DAY),
     ),
-    ("Id",), "node", parents=(Field("CourseId", ref=C), Field("ModuleId", ref=M)),
+    ("Id",),
+    "node",
+    parents=(Field("CourseId", ref=C), Field("ModuleId", ref=M)),
     note='Flattened; truth has no Days and adds CourseId, ModuleId. InstructorUserId "0" / '
     'InstructorName "Multiple Instructors" for several instructors. Past: EndDate < now.',
 )
 SESSION_MODULE = Endpoint(
-    "ilt_modules", "/sessions/*", "Modules", "SessionModule",
-    _with(_f("Id Code Name Description Sessions:list"),
-          Sessions=Field("Sessions", "list", child=SESSION)),
-    ("Id",), "node",
+    "ilt_modules",
+    "/sessions/*",
+    "Modules",
+    "SessionModule",
+    _with(
+        _f("Id Code Name Description Sessions:list"),
+        Sessions=Field("Sessions", "list", child=SESSION),
+    ),
+    ("Id",),
+    "node",
 )
 SESSION_COURSE = Endpoint(
-    "ilt_tree", "/sessions/past", "SessionCourses", "SessionCourse",
+    "ilt_tree",
+    "/sessions/past",
+    "SessionCourses",
+    "SessionCourse",
     _with(
-        _f("Id Code Name Description Active:bool ForSale:bool OriginalId:int Price:dec "
-           "Modules:list"),
+        _f(
+            "Id Code Name Description Active:bool ForSale:bool OriginalId:int Price:dec "
+            "Modules:list"
+        ),
         Modules=Field("Modules", "list", child=SESSION_MODULE),
     ),
-    ("Id",), "ilt",
+    ("Id",),
+    "ilt",
     note="Rows (for paging) are SessionCourses; only modules/sessions on the requested side "
     "of now. Optional since&to (both, <= 7 days) keep sessions with since <= StartDate < to.",
 )
@@ -248,45 +301,85 @@ SESSION_COURSE = Endpoint(
 # --- per-parent fan-out ---------------------------------------------------------------------
 
 USER_BADGES = Endpoint(
-    "user_badges", "/users/{UserId}/badges", "Badges", "Badge",
+    "user_badges",
+    "/users/{UserId}/badges",
+    "Badges",
+    "Badge",
     _f("ID:int Title Description Icon IconBgColor IconDisplayUrl"),
-    ("UserId", "ID"), "child", parents=(Field("UserId", ref=U),),
+    ("UserId", "ID"),
+    "child",
+    parents=(Field("UserId", ref=U),),
     note="Upper-case ID (int). 404 'User - {id} was not found' for an unknown user.",
 )
 _EVENT_USER = _with(
     _f("Id EventStatus:int FirstName LastName Email CompanyName Score:int Completed:bool"),
     Id=Field("Id", ref=U),
 )
-_SESSION_PARENTS = (Field("CourseId", ref=C), Field("ModuleId", ref=M),
-                    Field("SessionId", ref="ilt_sessions"))
+_SESSION_PARENTS = (
+    Field("CourseId", ref=C),
+    Field("ModuleId", ref=M),
+    Field("SessionId", ref="ilt_sessions"),
+)
 ILT_ROLLCALL = Endpoint(
-    "ilt_rollcall", "/courses/{CourseId}/modules/{ModuleId}/sessions/{SessionId}/rollcall",
-    "EventUsers", "EventUser", _EVENT_USER, ("SessionId", "Id"), "child",
+    "ilt_rollcall",
+    "/courses/{CourseId}/modules/{ModuleId}/sessions/{SessionId}/rollcall",
+    "EventUsers",
+    "EventUser",
+    _EVENT_USER,
+    ("SessionId", "Id"),
+    "child",
     parents=_SESSION_PARENTS,
-    note="Registered users. Completed is null for some. 404 for an unknown course/module/"
-    "session.",
+    note="Registered users. Completed is null for some. 404 for an unknown course/module/session.",
 )
 ILT_ATTENDANCE = Endpoint(
-    "ilt_attendance", "/courses/{CourseId}/modules/{ModuleId}/sessions/{SessionId}/attendance",
-    "EventUsers", "EventUser", _EVENT_USER, ("SessionId", "Id"), "child",
-    parents=_SESSION_PARENTS, note="Users who attended (past sessions only).",
+    "ilt_attendance",
+    "/courses/{CourseId}/modules/{ModuleId}/sessions/{SessionId}/attendance",
+    "EventUsers",
+    "EventUser",
+    _EVENT_USER,
+    ("SessionId", "Id"),
+    "child",
+    parents=_SESSION_PARENTS,
+    note="Users who attended (past sessions only).",
 )
 
 # --- /org/* date-range (delta) family ----------------------------------------------------------
 
 
-def _org(stream: str, path: str, root: str, row: str, fields: tuple[Field, ...],
-         key: tuple[str, ...], note: str = "", date_field: str = "UpdatedDate") -> Endpoint:
-    return Endpoint(stream, path, root, row, fields, key, "org", date_field=date_field,
-                    order=f"{date_field} asc, key asc",
-                    note=(_ORG_NOTE.format(df=date_field) + " " + note).strip())
+def _org(
+    stream: str,
+    path: str,
+    root: str,
+    row: str,
+    fields: tuple[Field, ...],
+    key: tuple[str, ...],
+    note: str = "",
+    date_field: str = "UpdatedDate",
+) -> Endpoint:
+    return Endpoint(
+        stream,
+        path,
+        root,
+        row,
+        fields,
+        key,
+        "org",
+        date_field=date_field,
+        order=f"{date_field} asc, key asc",
+        note=(_ORG_NOTE.format(df=date_field) + " " + note).strip(),
+    )
 
 
 def _link(parent: tuple[str, str], child: tuple[str, str], extra: str = "") -> tuple[Field, ...]:
     """(ParentField, stream) (Id, stream): the standard /org link row."""
     (pf, ps), (cf, cs) = parent, child
-    orig = {U: "OriginalUserId", C: "OriginalCourseId", T: "OriginalTeamId",
-            LP: "OriginalLearningPathId", M: "OriginalModuleId"}
+    orig = {
+        U: "OriginalUserId",
+        C: "OriginalCourseId",
+        T: "OriginalTeamId",
+        LP: "OriginalLearningPathId",
+        M: "OriginalModuleId",
+    }
     return (
         Field(pf, ref=ps),
         Field(cf, ref=cs),
@@ -299,90 +392,149 @@ def _link(parent: tuple[str, str], child: tuple[str, str], extra: str = "") -> t
 
 
 COURSE_RESULTS = _org(
-    "course_results", "/org/results/details", "UserResults", "UserResult",
+    "course_results",
+    "/org/results/details",
+    "UserResults",
+    "UserResult",
     (
-        Field("Id", ref=C), Field("UserId", ref=U),
+        Field("Id", ref=C),
+        Field("UserId", ref=U),
         Field("OriginalCourseId", "int", copy=("Id", "OriginalId")),
         Field("OriginalUserId", "int", copy=("UserId", "OriginalId")),
         Field("Name", copy=("Id", "Name")),
-        *_f("Active:bool CreatedDate:org UpdatedDate:org StartedDate:org Completed:bool "
+        *_f(
+            "Active:bool CreatedDate:org UpdatedDate:org StartedDate:org Completed:bool "
             "PercentageComplete:dec CompletedDate:org UpToDate:bool Overdue:bool "
             "CompliantTillDate:org DueDate:org LastAttemptDate:org CreatedBy:int "
-            "UpdatedBy:int"),
-        Field("Code", copy=("Id", "Code")), Field("UserName", copy=("UserId", "UserName")),
+            "UpdatedBy:int"
+        ),
+        Field("Code", copy=("Id", "Code")),
+        Field("UserName", copy=("UserId", "UserName")),
         *_f("LearningPathAssignment:bool TeamAssignment:bool"),
     ),
-    ("UserId", "Id"), note="Id is the course. Completed (not Complete) per SAP-OAS UserResult.",
+    ("UserId", "Id"),
+    note="Id is the course. Completed (not Complete) per SAP-OAS UserResult.",
 )
 MODULE_RESULTS = _org(
-    "module_results", "/org/modules/results", "ModuleResults", "ModuleResult",
+    "module_results",
+    "/org/modules/results",
+    "ModuleResults",
+    "ModuleResult",
     (
-        Field("Id", ref=M), Field("UserId", ref=U),
+        Field("Id", ref=M),
+        Field("UserId", ref=U),
         Field("OriginalModuleId", "int", copy=("Id", "OriginalId")),
         Field("OriginalUserId", "int", copy=("UserId", "OriginalId")),
-        *_f("ModuleResultId:int Active:bool"), Field("Name", copy=("Id", "Name")),
-        Field("Passmark", "int", copy=("Id", "Passmark")), Field("Score", "int"),
+        *_f("ModuleResultId:int Active:bool"),
+        Field("Name", copy=("Id", "Name")),
+        Field("Passmark", "int", copy=("Id", "Passmark")),
+        Field("Score", "int"),
         Field("UserName", copy=("UserId", "UserName")),
-        *_f("Completed:bool AttemptNumber:int CreatedBy:int FinishedDate:org CreatedDate:org "
-            "StartedDate:org TimeTaken UpdatedDate:org"),
+        *_f(
+            "Completed:bool AttemptNumber:int CreatedBy:int FinishedDate:org CreatedDate:org "
+            "StartedDate:org TimeTaken UpdatedDate:org"
+        ),
         Field("Code", copy=("Id", "Code")),
     ),
-    ("ModuleResultId",), note="Id is the module; one row per attempt. TimeTaken '00:00:39'.",
+    ("ModuleResultId",),
+    note="Id is the module; one row per attempt. TimeTaken '00:00:39'.",
 )
 LEARNING_PATH_RESULTS = _org(
-    "learning_path_results", "/org/learningpaths/results", "LearningPathResults",
+    "learning_path_results",
+    "/org/learningpaths/results",
+    "LearningPathResults",
     "LearningPathResult",
     (
-        Field("Id", ref=LP), Field("UserId", ref=U),
+        Field("Id", ref=LP),
+        Field("UserId", ref=U),
         Field("OriginalLearningPathId", "int", copy=("Id", "OriginalId")),
         Field("OriginalUserId", "int", copy=("UserId", "OriginalId")),
-        Field("Active", "bool"), Field("Name", copy=("Id", "Name")),
-        *_f("PercentageComplete:dec Completed:bool CreatedDate:org UpdatedDate:org "
-            "CompliantTillDate:org StartDate:org FinishDate:org CreatedBy:int"),
+        Field("Active", "bool"),
+        Field("Name", copy=("Id", "Name")),
+        *_f(
+            "PercentageComplete:dec Completed:bool CreatedDate:org UpdatedDate:org "
+            "CompliantTillDate:org StartDate:org FinishDate:org CreatedBy:int"
+        ),
     ),
-    ("UserId", "Id"), note="Id is the learning path.",
+    ("UserId", "Id"),
+    note="Id is the learning path.",
 )
 USER_COURSES = _org(
-    "user_courses", "/org/users/courses", "UserCourses", "UserCourse",
-    _link(("UserId", U), ("Id", C)), ("UserId", "Id"),
+    "user_courses",
+    "/org/users/courses",
+    "UserCourses",
+    "UserCourse",
+    _link(("UserId", U), ("Id", C)),
+    ("UserId", "Id"),
     note="Assignments; removal = Active false.",
 )
 USER_LEARNING_PATHS = _org(
-    "user_learning_paths", "/org/learningpaths/users", "LearningPathUsers", "LearningPathUser",
-    _link(("LearningPathId", LP), ("Id", U)), ("LearningPathId", "Id"),
+    "user_learning_paths",
+    "/org/learningpaths/users",
+    "LearningPathUsers",
+    "LearningPathUser",
+    _link(("LearningPathId", LP), ("Id", U)),
+    ("LearningPathId", "Id"),
     note="[inferred] fields by analogy with /org/teams/users and /org/learningpaths/courses "
     "(no field list in the doc): LearningPathId, Id (user).",
 )
 TEAM_USERS = _org(
-    "team_users", "/org/teams/users", "TeamUsers", "TeamUser",
-    _link(("TeamId", T), ("Id", U), "IsTeamLeader:bool IsTeamAdmin:bool"), ("TeamId", "Id"),
+    "team_users",
+    "/org/teams/users",
+    "TeamUsers",
+    "TeamUser",
+    _link(("TeamId", T), ("Id", U), "IsTeamLeader:bool IsTeamAdmin:bool"),
+    ("TeamId", "Id"),
 )
 TEAM_COURSES = _org(
-    "team_courses", "/org/teams/courses", "TeamCourses", "TeamCourse",
+    "team_courses",
+    "/org/teams/courses",
+    "TeamCourses",
+    "TeamCourse",
     _link(("TeamId", T), ("Id", C), "IsInTeamLibrary:bool LearningPathAssignment:bool"),
-    ("TeamId", "Id"), note="[inferred] position of IsInTeamLibrary/LearningPathAssignment.",
+    ("TeamId", "Id"),
+    note="[inferred] position of IsInTeamLibrary/LearningPathAssignment.",
 )
 TEAM_LEARNING_PATHS = _org(
-    "team_learning_paths", "/org/teams/learningpaths", "TeamLearningPaths", "TeamLearningPath",
-    _link(("TeamId", T), ("Id", LP)), ("TeamId", "Id"), note="[inferred] field list.",
+    "team_learning_paths",
+    "/org/teams/learningpaths",
+    "TeamLearningPaths",
+    "TeamLearningPath",
+    _link(("TeamId", T), ("Id", LP)),
+    ("TeamId", "Id"),
+    note="[inferred] field list.",
 )
 LEARNING_PATH_COURSES = _org(
-    "learning_path_courses", "/org/learningpaths/courses", "LearningPathCourses",
-    "LearningPathCourse", _link(("LearningPathId", LP), ("Id", C)), ("LearningPathId", "Id"),
+    "learning_path_courses",
+    "/org/learningpaths/courses",
+    "LearningPathCourses",
+    "LearningPathCourse",
+    _link(("LearningPathId", LP), ("Id", C)),
+    ("LearningPathId", "Id"),
 )
 COURSE_MODULES = _org(
-    "course_modules", "/org/courses/modules", "CourseModules", "CourseModule",
-    _link(("CourseId", C), ("Id", M)), ("CourseId", "Id"),
+    "course_modules",
+    "/org/courses/modules",
+    "CourseModules",
+    "CourseModule",
+    _link(("CourseId", C), ("Id", M)),
+    ("CourseId", "Id"),
 )
 LOGIN_ACTIVITY = _org(
-    "login_activity", "/org/activities/logins", "LoginActivities", "LoginActivity",
+    "login_activity",
+    "/org/activities/logins",
+    "LoginActivities",
+    "LoginActivity",
     (
-        Field("ActivityType"), Field("UserId", ref=U),
+        Field("ActivityType"),
+        Field("UserId", ref=U),
         Field("OriginalUserId", "int", copy=("UserId", "OriginalId")),
-        Field("UserName", copy=("UserId", "UserName")), Field("IPAddress"),
+        Field("UserName", copy=("UserId", "UserName")),
+        Field("IPAddress"),
         Field("LoginDate", "org"),
     ),
-    ("UserId", "LoginDate"), date_field="LoginDate",
+    ("UserId", "LoginDate"),
+    date_field="LoginDate",
     note="Litmos documents no key; a login is identified by (UserId, LoginDate). "
     "Append-only (no CreatedDate/UpdatedDate).",
 )
@@ -390,13 +542,21 @@ LOGIN_ACTIVITY = _org(
 # --- achievements (hand-tuned fast path in data.py/wire.py; this spec documents it) -----------
 
 ACHIEVEMENTS = Endpoint(
-    "achievements", "/achievements", "Achievements", "Achievement",
+    "achievements",
+    "/achievements",
+    "Achievements",
+    "Achievement",
     _with(
-        _f("UserId Title Description AchievementDate:wcf CourseId CompliantTillDate:wcf Score "
-           "Result Type FirstName LastName AchievementId:int CertificateId:int"),
-        UserId=Field("UserId", ref=U), CourseId=Field("CourseId", ref=C),
+        _f(
+            "UserId Title Description AchievementDate:wcf CourseId CompliantTillDate:wcf Score "
+            "Result Type FirstName LastName AchievementId:int CertificateId:int"
+        ),
+        UserId=Field("UserId", ref=U),
+        CourseId=Field("CourseId", ref=C),
     ),
-    ("AchievementId",), "achievements", date_field="AchievementDate",
+    ("AchievementId",),
+    "achievements",
+    date_field="AchievementDate",
     order="AchievementDate desc, AchievementId desc",
     note="since (inclusive) and userid filters; CourseId is a course or a learning path Id.",
 )
@@ -404,19 +564,41 @@ ACHIEVEMENTS = Endpoint(
 # --- internal (no endpoint): modules, the target of course_modules and module results -------
 
 MODULES = Endpoint(
-    "modules", "(internal)", "Modules", "Module",
+    "modules",
+    "(internal)",
+    "Modules",
+    "Module",
     _f("Id Code Name Description Passmark:int OriginalId:int Ilt:bool"),
-    ("Id",), "internal",
+    ("Id",),
+    "internal",
 )
 
 #: Every served endpoint spec, by stream name (ILT streams are flattened views).
 ENDPOINTS: dict[str, Endpoint] = {
     e.stream: e
     for e in (
-        USERS, COURSES, TEAMS, LEARNING_PATHS, INSTRUCTORS, LOCATIONS, SESSION, SESSION_DAY,
-        USER_BADGES, ILT_ROLLCALL, ILT_ATTENDANCE, COURSE_RESULTS, MODULE_RESULTS,
-        LEARNING_PATH_RESULTS, USER_COURSES, USER_LEARNING_PATHS, TEAM_USERS, TEAM_COURSES,
-        TEAM_LEARNING_PATHS, LEARNING_PATH_COURSES, COURSE_MODULES, LOGIN_ACTIVITY,
+        USERS,
+        COURSES,
+        TEAMS,
+        LEARNING_PATHS,
+        INSTRUCTORS,
+        LOCATIONS,
+        SESSION,
+        SESSION_DAY,
+        USER_BADGES,
+        ILT_ROLLCALL,
+        ILT_ATTENDANCE,
+        COURSE_RESULTS,
+        MODULE_RESULTS,
+        LEARNING_PATH_RESULTS,
+        USER_COURSES,
+        USER_LEARNING_PATHS,
+        TEAM_USERS,
+        TEAM_COURSES,
+        TEAM_LEARNING_PATHS,
+        LEARNING_PATH_COURSES,
+        COURSE_MODULES,
+        LOGIN_ACTIVITY,
         ACHIEVEMENTS,
     )
 }

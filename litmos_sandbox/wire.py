@@ -44,9 +44,7 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 # ASP.NET HtmlEncode: the five characters below (litmos-api.md §3.3 "HTML entities inside
 # JSON strings"). One translate() pass, so "&" is never encoded twice.
-_HTML_TABLE = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
-)
+_HTML_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
 # .NET Framework's HtmlEncode also writes U+00A0..U+00FF as numeric entities ("Zoë" ->
 # "Zo&#235;"). Off by default (the brief lists the five above); a server option turns it on.
 _HTML_TABLE_LATIN1 = dict(_HTML_TABLE)
@@ -81,7 +79,7 @@ def pacific_offset(wall: datetime) -> timedelta:
         offset = wall.replace(tzinfo=PACIFIC, fold=0).utcoffset()
         if offset is None:  # pragma: no cover - zoneinfo always answers
             raise ValueError(wall)
-        if len(_OFFSET_CACHE) > 100_000:  # noqa: PLR2004
+        if len(_OFFSET_CACHE) > 100_000:
             _OFFSET_CACHE.clear()
         _OFFSET_CACHE[hour] = offset
     return offset
@@ -182,7 +180,7 @@ def _xml_el(name: str, value: str | None, nil: str) -> str:
     key = (name, value)
     out = _XML_EL_CACHE.get(key)
     if out is None:  # names, ids and titles repeat: memoise the element text
-        if len(_XML_EL_CACHE) > 100_000:  # noqa: PLR2004
+        if len(_XML_EL_CACHE) > 100_000:
             _XML_EL_CACHE.clear()
         out = _XML_EL_CACHE[key] = f"<{name}>{xml_escape(value)}</{name}>"
     return out
@@ -200,16 +198,18 @@ def achievement_xml(a: Achievement, *, nil_style: str = "i") -> str:
         + _xml_el("Description", a.description, nil)
         + f"<AchievementDate>{xml_date(a.achievement_date)}</AchievementDate>"
         + _xml_el("CourseId", a.course_id, nil)
-        + (f"<CompliantTillDate {nil}/>" if ctd is None
-           else f"<CompliantTillDate>{xml_date(ctd)}</CompliantTillDate>")
+        + (
+            f"<CompliantTillDate {nil}/>"
+            if ctd is None
+            else f"<CompliantTillDate>{xml_date(ctd)}</CompliantTillDate>"
+        )
         + _xml_el("Score", a.score, nil)
         + _xml_el("Result", a.result, nil)
         + _xml_el("Type", a.type, nil)
         + _xml_el("FirstName", a.first_name, nil)
         + _xml_el("LastName", a.last_name, nil)
         + f"<AchievementId>{a.achievement_id}</AchievementId>"
-        + (f"<CertificateId {nil}/>" if cert is None
-           else f"<CertificateId>{cert}</CertificateId>")
+        + (f"<CertificateId {nil}/>" if cert is None else f"<CertificateId>{cert}</CertificateId>")
         + "</Achievement>"
     )
 
@@ -406,26 +406,21 @@ _WCF_HEAD = (
 
 #: The WCF "Request Error" page (litmos-api.md §8, CQ module_complete.yml).
 REQUEST_ERROR_HTML = (
-    _WCF_HEAD
-    + '<HEAD><TITLE>Request Error</TITLE></HEAD><BODY><DIV id="content">'
+    _WCF_HEAD + '<HEAD><TITLE>Request Error</TITLE></HEAD><BODY><DIV id="content">'
     "<P class=\"heading1\"><B>Error Status Code:</B> 'InternalServerError'</P>"
     "<P><B>Details: </B>The server encountered an error processing the request. Please "
-    "see the server logs for more details.</P><!-- Padding "
-    + "x" * 256
-    + "--></DIV></BODY></html>"
+    "see the server logs for more details.</P><!-- Padding " + "x" * 256 + "--></DIV></BODY></html>"
 ).encode()
 
 #: WCF's page for a URI that matches no operation.
 ENDPOINT_NOT_FOUND_HTML = (
-    _WCF_HEAD
-    + '<head><title>Service</title></head><body><div id="content">'
+    _WCF_HEAD + '<head><title>Service</title></head><body><div id="content">'
     '<p class="heading1">Service</p><p>Endpoint not found.</p></div></body></html>'
 ).encode()
 
 #: WCF's page for a known URI with the wrong HTTP method.
 METHOD_NOT_ALLOWED_HTML = (
-    _WCF_HEAD
-    + '<head><title>Service</title></head><body><div id="content">'
+    _WCF_HEAD + '<head><title>Service</title></head><body><div id="content">'
     '<p class="heading1">Service</p><p>Method not allowed.</p></div></body></html>'
 ).encode()
 

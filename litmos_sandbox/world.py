@@ -36,6 +36,7 @@ ACCOUNT_START = datetime(2023, 1, 2, 8, 0, 0)
 _DAY_MS = 86_400_000
 _YEAR_MS = 365 * _DAY_MS
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+LOGIN_URL = "https://sandbox.litmos.com/login.aspx?loginkey="
 
 
 @dataclass
@@ -155,8 +156,14 @@ class Table:
             del self._stamps[pos]
 
     def window(
-        self, lo: datetime, hi: datetime, *, lo_incl: bool, hi_incl: bool,
-        start: int = 0, count: int | None = None,
+        self,
+        lo: datetime,
+        hi: datetime,
+        *,
+        lo_incl: bool,
+        hi_incl: bool,
+        start: int = 0,
+        count: int | None = None,
     ) -> list[tuple]:
         """Rows with lo <(=) date <(=) hi, ascending (date, key), sliced."""
         first = bisect_left(self._stamps, lo) if lo_incl else bisect_right(self._stamps, lo)
@@ -177,20 +184,62 @@ def _clean(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower()) or "x"
 
 
-_CITIES = (("Seattle", "WA", "US"), ("London", "", "GB"), ("Sydney", "NSW", "AU"),
-           ("Zürich", "ZH", "CH"), ("Montréal", "QC", "CA"), ("Austin", "TX", "US"))
+_CITIES = (
+    ("Seattle", "WA", "US"),
+    ("London", "", "GB"),
+    ("Sydney", "NSW", "AU"),
+    ("Zürich", "ZH", "CH"),
+    ("Montréal", "QC", "CA"),
+    ("Austin", "TX", "US"),
+)
 _COMPANIES = ("Acme & Co", "O'Reilly <Media>", "Globex", "Initech", "Müller GmbH", "")
 _JOBS = ("Engineer", "Sales Rep", "Manager", "Nurse", "Driver", "Barista & Trainer", "")
 _ZONES = ("Pacific Standard Time", "GMT Standard Time", "UTC", "AUS Eastern Standard Time")
-_TEAM_NAMES = ("Sales", "R&D", "Customer Success", "O'Hare Depot", "Finance", "<Ops>",
-               "Support", "Marketing")
-_TOPICS = ("Safety", "Compliance", "Leadership", "Excel", "Privacy & Security", "Onboarding",
-           "Customer Care", "Sales Skills", "Writing", "Ethics")
+_TEAM_NAMES = (
+    "Sales",
+    "R&D",
+    "Customer Success",
+    "O'Hare Depot",
+    "Finance",
+    "<Ops>",
+    "Support",
+    "Marketing",
+)
+_TOPICS = (
+    "Safety",
+    "Compliance",
+    "Leadership",
+    "Excel",
+    "Privacy & Security",
+    "Onboarding",
+    "Customer Care",
+    "Sales Skills",
+    "Writing",
+    "Ethics",
+)
 _LOCATIONS = (
-    ("Room 1 & 2", "Ground floor", "1 Main St", "", "Seattle", "WA", "98101", "US",
-     "+1 206 555 0100"),
-    ("London HQ", "O'Connell suite", "10 Downing St", "Floor 2", "London", "", "SW1A 2AA",
-     "GB", ""),
+    (
+        "Room 1 & 2",
+        "Ground floor",
+        "1 Main St",
+        "",
+        "Seattle",
+        "WA",
+        "98101",
+        "US",
+        "+1 206 555 0100",
+    ),
+    (
+        "London HQ",
+        "O'Connell suite",
+        "10 Downing St",
+        "Floor 2",
+        "London",
+        "",
+        "SW1A 2AA",
+        "GB",
+        "",
+    ),
     ("Online", "", "", "", "", "", "", "", ""),
     ("Sydney <Annex>", "Harbour view", "1 George St", "", "Sydney", "NSW", "2000", "AU", ""),
 )
@@ -202,8 +251,7 @@ _BADGES = (
     (1205, "Streak: 7 days", "", "fire", "#FF3300"),
     (1206, "Graduate", "Finished a learning path", "cap", "#7744FF"),
 )
-_PERCENTS = (Decimal("0.0"), Decimal("25.0"), Decimal("50.0"), Decimal("66.67"),
-             Decimal("12.5"))
+_PERCENTS = (Decimal("0.0"), Decimal("25.0"), Decimal("50.0"), Decimal("66.67"), Decimal("12.5"))
 
 
 class World:
@@ -289,14 +337,14 @@ class World:
     def _stamp(self, rng: random.Random, anchor_ms: int, recent: list[int]) -> int:
         """An UpdatedDate in the year before the anchor: some on midnights, some tied."""
         r = rng.random()
-        if r < 0.03 and recent:  # noqa: PLR2004 - ties on one exact instant
+        if r < 0.03 and recent:
             return recent[int(r * 10_000) % len(recent)]
         ms = anchor_ms - 1 - int(rng.random() * _YEAR_MS)
-        if r > 0.97:  # noqa: PLR2004 - exactly on a midnight: window bounds matter
+        if r > 0.97:
             ms -= ms % _DAY_MS
-        elif r > 0.5:  # noqa: PLR2004
+        elif r > 0.5:
             ms -= ms % 10  # .xx0 milliseconds, so trimmed fractions show up
-        if r > 0.99 or len(recent) < 8:  # noqa: PLR2004
+        if r > 0.99 or len(recent) < 8:
             recent.append(ms)
         return ms
 
@@ -316,42 +364,68 @@ class World:
             r = rng.random()
             if i == 0:
                 level = "Account_Owner"
-            elif r < 0.08:  # noqa: PLR2004
+            elif r < 0.08:
                 level = "Administrator"
-            elif r < 0.2:  # noqa: PLR2004
+            elif r < 0.2:
                 level = "Team_Leader"
             else:
                 level = "Learner"
             last_login = None
-            if i == 0 or rng.random() > 0.15:  # noqa: PLR2004 - 15 % never logged in
+            if i == 0 or rng.random() > 0.15:
                 span = max(anchor_ms - created[i] * 1000, 1000)
                 last_login = ms_dt((created[i] * 1000 + rng.randrange(span)) // 1000 * 1000)
-            manager = rng.randrange(i) if i and rng.random() < 0.7 else None  # noqa: PLR2004
-            rows.append(self.row("users", {
-                "Id": uid, "UserName": email, "FirstName": first, "LastName": last,
-                "FullName": full, "Email": email, "AccessLevel": level,
-                "DisableMessages": rng.random() < 0.1, "Active": i == 0 or rng.random() > 0.1,  # noqa: PLR2004
-                "Skype": None, "PhoneWork": "", "PhoneMobile": f"+1 555 01{i % 100:02d}",
-                "LastLogin": last_login,
-                "LoginKey": f"https://sandbox.litmos.com/login.aspx?loginkey={self.new_id(16, 16)}",
-                "IsCustomUsername": False, "SkipFirstLogin": rng.random() < 0.2,  # noqa: PLR2004
-                "TimeZone": _ZONES[i % len(_ZONES)], "SalesforceId": None,
-                "OriginalId": 4_138_947 + i * 13, "Street1": f"{i + 1} Main St", "Street2": "",
-                "City": city, "State": state, "PostalCode": f"{10000 + i}", "Country": country,
-                "CompanyName": _COMPANIES[i % len(_COMPANIES)],
-                "JobTitle": _JOBS[int(r * 100) % len(_JOBS)],
-                "CustomField1": ("Blue", "Green & Gold", "")[i % 3], "CustomField2": "",
-                "CustomField3": "", "Culture": ("en-US", "en-GB", "fr-FR")[i % 3],
-                **{f"CustomField{k}": "" for k in range(4, 11)},
-                "SalesforceContactId": None, "SalesforceAccountId": None, "CreatedDate": made,
-                "Points": int(r * 500), "Brand": "Default",
-                "ManagerId": None if manager is None else users[manager][0],
-                "ManagerName": None if manager is None else full_names[manager],
-                "JobRole": "", "ExternalEmployeeId": f"E{100000 + i}",
-            }))
+            manager = rng.randrange(i) if i and rng.random() < 0.7 else None
+            rows.append(
+                self.row(
+                    "users",
+                    {
+                        "Id": uid,
+                        "UserName": email,
+                        "FirstName": first,
+                        "LastName": last,
+                        "FullName": full,
+                        "Email": email,
+                        "AccessLevel": level,
+                        "DisableMessages": rng.random() < 0.1,
+                        "Active": i == 0 or rng.random() > 0.1,
+                        "Skype": None,
+                        "PhoneWork": "",
+                        "PhoneMobile": f"+1 555 01{i % 100:02d}",
+                        "LastLogin": last_login,
+                        "LoginKey": LOGIN_URL + self.new_id(16, 16),
+                        "IsCustomUsername": False,
+                        "SkipFirstLogin": rng.random() < 0.2,
+                        "TimeZone": _ZONES[i % len(_ZONES)],
+                        "SalesforceId": None,
+                        "OriginalId": 4_138_947 + i * 13,
+                        "Street1": f"{i + 1} Main St",
+                        "Street2": "",
+                        "City": city,
+                        "State": state,
+                        "PostalCode": f"{10000 + i}",
+                        "Country": country,
+                        "CompanyName": _COMPANIES[i % len(_COMPANIES)],
+                        "JobTitle": _JOBS[int(r * 100) % len(_JOBS)],
+                        "CustomField1": ("Blue", "Green & Gold", "")[i % 3],
+                        "CustomField2": "",
+                        "CustomField3": "",
+                        "Culture": ("en-US", "en-GB", "fr-FR")[i % 3],
+                        **{f"CustomField{k}": "" for k in range(4, 11)},
+                        "SalesforceContactId": None,
+                        "SalesforceAccountId": None,
+                        "CreatedDate": made,
+                        "Points": int(r * 500),
+                        "Brand": "Default",
+                        "ManagerId": None if manager is None else users[manager][0],
+                        "ManagerName": None if manager is None else full_names[manager],
+                        "JobRole": "",
+                        "ExternalEmployeeId": f"E{100000 + i}",
+                    },
+                )
+            )
         self.tables["users"].load(rows)
         step = 10
-        instructors = [r for i, r in enumerate(rows) if i % step == 4 or i == 0]  # noqa: PLR2004
+        instructors = [r for i, r in enumerate(rows) if i % step == 4 or i == 0]
         self.tables["instructors"].load(
             self.row("instructors", self._user_fields("instructors", r)) for r in instructors
         )
@@ -374,55 +448,107 @@ class World:
         owner = self._owner
         crow = []
         for i, (cid, name, desc) in enumerate(courses):
-            sale = rng.random() < 0.1  # noqa: PLR2004
-            till = rng.random() < 0.1  # noqa: PLR2004
-            crow.append(self.row("courses", {
-                "Id": cid, "Code": f"C{i + 1:04d}", "Name": name, "Active": rng.random() > 0.1,  # noqa: PLR2004
-                "ForSale": sale, "OriginalId": 700_000 + i * 7, "Description": desc,
-                "EcommerceShortDescription": "", "EcommerceLongDescription": "",
-                "CourseCodeForBulkImport": f"BULK-{i + 1}" if i % 3 else "",
-                "Price": Decimal("100.0") if sale else Decimal("0.00"),
-                "AccessTillDate": ms_dt(to_ms(self.anchor) + 200 * _DAY_MS) if till else None,
-                "AccessTillDays": 90 if i % 5 == 1 else None,
-                "CourseTeamLibrary": i % 4 == 0, "CreatedBy": owner, "SeqId": i + 1,
-            }))
+            sale = rng.random() < 0.1
+            till = rng.random() < 0.1
+            crow.append(
+                self.row(
+                    "courses",
+                    {
+                        "Id": cid,
+                        "Code": f"C{i + 1:04d}",
+                        "Name": name,
+                        "Active": rng.random() > 0.1,
+                        "ForSale": sale,
+                        "OriginalId": 700_000 + i * 7,
+                        "Description": desc,
+                        "EcommerceShortDescription": "",
+                        "EcommerceLongDescription": "",
+                        "CourseCodeForBulkImport": f"BULK-{i + 1}" if i % 3 else "",
+                        "Price": Decimal("100.0") if sale else Decimal("0.00"),
+                        "AccessTillDate": ms_dt(to_ms(self.anchor) + 200 * _DAY_MS)
+                        if till
+                        else None,
+                        "AccessTillDays": 90 if i % 5 == 1 else None,
+                        "CourseTeamLibrary": i % 4 == 0,
+                        "CreatedBy": owner,
+                        "SeqId": i + 1,
+                    },
+                )
+            )
         self.tables["courses"].load(crow)
         self.tables["learning_paths"].load(
-            self.row("learning_paths", {
-                "Id": lid, "Name": name, "Description": desc, "Active": True,
-                "OriginalId": 800_000 + i * 11, "ForSale": False, "Price": Decimal("0.00"),
-                "EcommerceShortDescription": "", "EcommerceLongDescription": "",
-                "AccessTillDate": None, "AccessTillDays": None, "IsEquivalency": i % 3 == 2,
-                "LearningPathTeamLibrary": i % 2 == 0,
-            })
+            self.row(
+                "learning_paths",
+                {
+                    "Id": lid,
+                    "Name": name,
+                    "Description": desc,
+                    "Active": True,
+                    "OriginalId": 800_000 + i * 11,
+                    "ForSale": False,
+                    "Price": Decimal("0.00"),
+                    "EcommerceShortDescription": "",
+                    "EcommerceLongDescription": "",
+                    "AccessTillDate": None,
+                    "AccessTillDays": None,
+                    "IsEquivalency": i % 3 == 2,
+                    "LearningPathTeamLibrary": i % 2 == 0,
+                },
+            )
             for i, (lid, name, desc) in enumerate(lps)
         )
         mods = []
         for i, (cid, name, _) in enumerate(courses):
             for k in range(2 + i % 3):
-                mods.append(self.row("modules", {
-                    "Id": self.new_id(), "Code": f"M{i + 1:04d}-{k + 1}",
-                    "Name": f"{name}: part {k + 1}", "Description": "",
-                    "Passmark": (70, 80, 0)[k % 3], "OriginalId": 900_000 + len(mods),
-                    "Ilt": False,
-                }) + (cid,))
-            if i % 4 == 2:  # noqa: PLR2004 - every fourth course has a classroom module
-                mods.append(self.row("modules", {
-                    "Id": self.new_id(), "Code": f"ILT{i + 1:04d}", "Name": f"{name} (classroom)",
-                    "Description": "Instructor-led", "Passmark": 0,
-                    "OriginalId": 900_000 + len(mods), "Ilt": True,
-                }) + (cid,))
+                mods.append(
+                    self.row(
+                        "modules",
+                        {
+                            "Id": self.new_id(),
+                            "Code": f"M{i + 1:04d}-{k + 1}",
+                            "Name": f"{name}: part {k + 1}",
+                            "Description": "",
+                            "Passmark": (70, 80, 0)[k % 3],
+                            "OriginalId": 900_000 + len(mods),
+                            "Ilt": False,
+                        },
+                    )
+                    + (cid,)
+                )
+            if i % 4 == 2:
+                mods.append(
+                    self.row(
+                        "modules",
+                        {
+                            "Id": self.new_id(),
+                            "Code": f"ILT{i + 1:04d}",
+                            "Name": f"{name} (classroom)",
+                            "Description": "Instructor-led",
+                            "Passmark": 0,
+                            "OriginalId": 900_000 + len(mods),
+                            "Ilt": True,
+                        },
+                    )
+                    + (cid,)
+                )
         self._module_course = {m[0]: m[-1] for m in mods}
         self.tables["modules"].load(m[:-1] for m in mods)
 
     def _gen_teams(self, rng: random.Random, n: int) -> None:
         rows: list[tuple] = []
         for i in range(n):
-            parent = "" if i == 0 or rng.random() < 0.25 else rows[rng.randrange(i)][0]  # noqa: PLR2004
-            rows.append(self.row("teams", {
-                "Id": self.new_id(), "Name": f"{_TEAM_NAMES[i % len(_TEAM_NAMES)]} {i + 1}",
-                "TeamCodeForBulkImport": f"T{i + 1:03d}" if i % 4 else "", "ParentTeamId": parent,
-            }))
+            parent = "" if i == 0 or rng.random() < 0.25 else rows[rng.randrange(i)][0]
+            rows.append(
+                self.row(
+                    "teams",
+                    {
+                        "Id": self.new_id(),
+                        "Name": f"{_TEAM_NAMES[i % len(_TEAM_NAMES)]} {i + 1}",
+                        "TeamCodeForBulkImport": f"T{i + 1:03d}" if i % 4 else "",
+                        "ParentTeamId": parent,
+                    },
+                )
+            )
         self.tables["teams"].load(rows)
         self.hidden["teams", "OriginalId"] = {r[0]: 600_000 + i * 3 for i, r in enumerate(rows)}
 
@@ -449,16 +575,25 @@ class World:
                 sid = self.new_id()
                 for d in range(n_days):
                     day0 = start + d * _DAY_MS
-                    days.append(self.row("ilt_session_days", {
-                        "Id": self.new_id(), "StartDate": ms_dt(day0),
-                        "EndDate": ms_dt(day0 + 8 * 3_600_000),
-                        "StartTime": f"{9 + k % 3}:00AM", "EndTime": f"{5 + k % 3}:00PM",
-                        "SendReminder": d == 0, "ReminderValue": 1 if d == 0 else None,
-                        "ReminderMetric": "Days" if d == 0 else None,
-                        "CreatedDate": ms_dt(start - 30 * _DAY_MS + 123), "SessionId": sid,
-                    }))
+                    days.append(
+                        self.row(
+                            "ilt_session_days",
+                            {
+                                "Id": self.new_id(),
+                                "StartDate": ms_dt(day0),
+                                "EndDate": ms_dt(day0 + 8 * 3_600_000),
+                                "StartTime": f"{9 + k % 3}:00AM",
+                                "EndTime": f"{5 + k % 3}:00PM",
+                                "SendReminder": d == 0,
+                                "ReminderValue": 1 if d == 0 else None,
+                                "ReminderMetric": "Days" if d == 0 else None,
+                                "CreatedDate": ms_dt(start - 30 * _DAY_MS + 123),
+                                "SessionId": sid,
+                            },
+                        )
+                    )
                 end = start + (n_days - 1) * _DAY_MS + 8 * 3_600_000
-                if instructors and rng.random() > 0.1:  # noqa: PLR2004
+                if instructors and rng.random() > 0.1:
                     ins = instructors[rng.randrange(len(instructors))]
                     ins_id, ins_name = ins[0], f"{ins[2]} {ins[3]}"
                 else:
@@ -466,34 +601,67 @@ class World:
                 loc = loc_rows[rng.randrange(len(loc_rows))]
                 slots = 10 + rng.randrange(20)
                 attendees = rng.sample(users, min(len(users), 3 + rng.randrange(6)))
-                sessions.append(self.row("ilt_sessions", {
-                    "Id": sid, "Name": f"{course[2]} - session {k + 1}",
-                    "InstructorUserId": ins_id, "InstructorName": ins_name,
-                    "SessionType": 1 + rng.randrange(4), "TimeZone": _ZONES[k % len(_ZONES)],
-                    "Location": loc[1], "LocationId": loc[0], "StartDate": ms_dt(start),
-                    "EndDate": ms_dt(end), "CourseName": course[2], "ModuleName": mod[2],
-                    "Slots": slots, "Accepted": len(attendees), "EnableWaitList": k % 2 == 0,
-                    "CourseId": cid, "ModuleId": mod[0],
-                }))
+                sessions.append(
+                    self.row(
+                        "ilt_sessions",
+                        {
+                            "Id": sid,
+                            "Name": f"{course[2]} - session {k + 1}",
+                            "InstructorUserId": ins_id,
+                            "InstructorName": ins_name,
+                            "SessionType": 1 + rng.randrange(4),
+                            "TimeZone": _ZONES[k % len(_ZONES)],
+                            "Location": loc[1],
+                            "LocationId": loc[0],
+                            "StartDate": ms_dt(start),
+                            "EndDate": ms_dt(end),
+                            "CourseName": course[2],
+                            "ModuleName": mod[2],
+                            "Slots": slots,
+                            "Accepted": len(attendees),
+                            "EnableWaitList": k % 2 == 0,
+                            "CourseId": cid,
+                            "ModuleId": mod[0],
+                        },
+                    )
+                )
                 past = end < anchor_ms
                 for u in attendees:
                     base = {
-                        "Id": u[0], "FirstName": u[upos("FirstName")],
-                        "LastName": u[upos("LastName")], "Email": u[upos("Email")],
-                        "CompanyName": u[upos("CompanyName")], "CourseId": cid,
-                        "ModuleId": mod[0], "SessionId": sid,
+                        "Id": u[0],
+                        "FirstName": u[upos("FirstName")],
+                        "LastName": u[upos("LastName")],
+                        "Email": u[upos("Email")],
+                        "CompanyName": u[upos("CompanyName")],
+                        "CourseId": cid,
+                        "ModuleId": mod[0],
+                        "SessionId": sid,
                     }
-                    attended = past and rng.random() < 0.7  # noqa: PLR2004
-                    done = None if not past or rng.random() < 0.2 else attended  # noqa: PLR2004
-                    rollcall.append(self.row("ilt_rollcall", {
-                        **base, "EventStatus": 1 + int(attended), "Score": None,
-                        "Completed": done,
-                    }))
+                    attended = past and rng.random() < 0.7
+                    done = None if not past or rng.random() < 0.2 else attended
+                    rollcall.append(
+                        self.row(
+                            "ilt_rollcall",
+                            {
+                                **base,
+                                "EventStatus": 1 + int(attended),
+                                "Score": None,
+                                "Completed": done,
+                            },
+                        )
+                    )
                     if attended:
-                        attendance.append(self.row("ilt_attendance", {
-                            **base, "EventStatus": 2, "Score": rng.choice((None, 80, 100)),
-                            "Completed": done,
-                        }))
+                        attendance.append(
+                            self.row(
+                                "ilt_attendance",
+                                {
+                                    **base,
+                                    "EventStatus": 2,
+                                    "Score": rng.choice((None, 80, 100)),
+                                    "Completed": done,
+                                },
+                            )
+                        )
         self.tables["ilt_sessions"].load(sessions)
         self.tables["ilt_session_days"].load(days)
         self.tables["ilt_rollcall"].load(rollcall)
@@ -503,15 +671,23 @@ class World:
         rows = []
         for uid in self.tables["users"].rows:
             for b in rng.sample(_BADGES, rng.randrange(4)):
-                rows.append(self.row("user_badges", {
-                    "ID": b[0], "Title": b[1], "Description": b[2], "Icon": b[3],
-                    "IconBgColor": b[4],
-                    "IconDisplayUrl": f"https://cdn.sandbox.litmos.com/badges/{b[3]}.png",
-                    "UserId": uid,
-                }))
+                rows.append(
+                    self.row(
+                        "user_badges",
+                        {
+                            "ID": b[0],
+                            "Title": b[1],
+                            "Description": b[2],
+                            "Icon": b[3],
+                            "IconBgColor": b[4],
+                            "IconDisplayUrl": f"https://cdn.sandbox.litmos.com/badges/{b[3]}.png",
+                            "UserId": uid,
+                        },
+                    )
+                )
         self.tables["user_badges"].load(rows)
 
-    def _gen_org(self, rng: random.Random, sz: Sizes, anchor_ms: int) -> None:  # noqa: PLR0915
+    def _gen_org(self, rng: random.Random, sz: Sizes, anchor_ms: int) -> None:
         users = list(self.tables["users"].rows)
         courses = list(self.tables["courses"].rows)
         lps = list(self.tables["learning_paths"].rows)
@@ -535,10 +711,19 @@ class World:
             made, up, _, _ = dates()
             ep = self.tables[stream].ep
             pa, pb = ep.fields[0].name, ep.fields[1].name
-            return self.row(stream, {
-                pa: a, pb: b, "Active": rand() > 0.05, "CreatedDate": made,  # noqa: PLR2004
-                "UpdatedDate": up, "CreatedBy": owner, "UpdatedBy": owner, **extra,
-            })
+            return self.row(
+                stream,
+                {
+                    pa: a,
+                    pb: b,
+                    "Active": rand() > 0.05,
+                    "CreatedDate": made,
+                    "UpdatedDate": up,
+                    "CreatedBy": owner,
+                    "UpdatedBy": owner,
+                    **extra,
+                },
+            )
 
         # course results and assignments: unique (user, course) pairs
         n_c = len(courses)
@@ -547,27 +732,51 @@ class World:
         for p in pairs:
             uid, cid = users[p // n_c], courses[p % n_c]
             made, up, made_ms, up_ms = dates()
-            done = rand() < 0.6  # noqa: PLR2004
+            done = rand() < 0.6
             r = rand()
             completed = up if done else None
-            results.append(self.row("course_results", {
-                "Id": cid, "UserId": uid, "Active": r > 0.03, "CreatedDate": made,  # noqa: PLR2004
-                "UpdatedDate": up, "StartedDate": ms_dt(made_ms + (up_ms - made_ms) // 3),
-                "Completed": done,
-                "PercentageComplete": Decimal("100.0") if done else _PERCENTS[int(r * 50) % 5],
-                "CompletedDate": completed, "UpToDate": done,
-                "Overdue": not done and r < 0.2,  # noqa: PLR2004
-                "CompliantTillDate": ms_dt(up_ms + _YEAR_MS) if done and r < 0.15 else None,  # noqa: PLR2004
-                "DueDate": ms_dt(made_ms + 30 * _DAY_MS) if r > 0.7 else None,  # noqa: PLR2004
-                "LastAttemptDate": up, "CreatedBy": owner, "UpdatedBy": -1 if r > 0.5 else owner,  # noqa: PLR2004
-                "LearningPathAssignment": r < 0.2, "TeamAssignment": 0.2 <= r < 0.5,  # noqa: PLR2004
-            }))
-            removed = r > 0.95  # noqa: PLR2004
-            assigned.append(self.row("user_courses", {
-                "UserId": uid, "Id": cid, "Active": not removed, "CreatedDate": made,
-                "UpdatedDate": ms_dt(max(made_ms, up_ms - _DAY_MS)) if removed else made,
-                "CreatedBy": owner, "UpdatedBy": owner,
-            }))
+            results.append(
+                self.row(
+                    "course_results",
+                    {
+                        "Id": cid,
+                        "UserId": uid,
+                        "Active": r > 0.03,
+                        "CreatedDate": made,
+                        "UpdatedDate": up,
+                        "StartedDate": ms_dt(made_ms + (up_ms - made_ms) // 3),
+                        "Completed": done,
+                        "PercentageComplete": Decimal("100.0")
+                        if done
+                        else _PERCENTS[int(r * 50) % 5],
+                        "CompletedDate": completed,
+                        "UpToDate": done,
+                        "Overdue": not done and r < 0.2,
+                        "CompliantTillDate": ms_dt(up_ms + _YEAR_MS) if done and r < 0.15 else None,
+                        "DueDate": ms_dt(made_ms + 30 * _DAY_MS) if r > 0.7 else None,
+                        "LastAttemptDate": up,
+                        "CreatedBy": owner,
+                        "UpdatedBy": -1 if r > 0.5 else owner,
+                        "LearningPathAssignment": r < 0.2,
+                        "TeamAssignment": 0.2 <= r < 0.5,
+                    },
+                )
+            )
+            removed = r > 0.95
+            assigned.append(
+                self.row(
+                    "user_courses",
+                    {
+                        "UserId": uid,
+                        "Id": cid,
+                        "Active": not removed,
+                        "CreatedDate": made,
+                        "UpdatedDate": ms_dt(max(made_ms, up_ms - _DAY_MS)) if removed else made,
+                        "CreatedBy": owner,
+                        "UpdatedBy": owner,
+                    },
+                )
+            )
         self.tables["course_results"].load(results)
         self.tables["user_courses"].load(assigned)
 
@@ -585,17 +794,28 @@ class World:
             mid = mods[int(rand() * len(mods))]
             n = attempts[uid, mid] = attempts.get((uid, mid), 0) + 1
             made, up, made_ms, up_ms = dates(30)
-            done = rand() < 0.7  # noqa: PLR2004
+            done = rand() < 0.7
             secs = int(rand() * 3600)
-            mres.append(self.row("module_results", {
-                "Id": mid, "UserId": uid, "ModuleResultId": 50_000_000 + i * 7 % 1_000_003,
-                "Active": True, "Score": int(rand() * 101) if rand() > 0.3 else None,  # noqa: PLR2004
-                "Completed": done, "AttemptNumber": n, "CreatedBy": owner,
-                "FinishedDate": up if done else None, "CreatedDate": made,
-                "StartedDate": ms_dt(made_ms + (up_ms - made_ms) // 2),
-                "TimeTaken": f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}",
-                "UpdatedDate": up,
-            }))
+            mres.append(
+                self.row(
+                    "module_results",
+                    {
+                        "Id": mid,
+                        "UserId": uid,
+                        "ModuleResultId": 50_000_000 + i * 7 % 1_000_003,
+                        "Active": True,
+                        "Score": int(rand() * 101) if rand() > 0.3 else None,
+                        "Completed": done,
+                        "AttemptNumber": n,
+                        "CreatedBy": owner,
+                        "FinishedDate": up if done else None,
+                        "CreatedDate": made,
+                        "StartedDate": ms_dt(made_ms + (up_ms - made_ms) // 2),
+                        "TimeTaken": f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}",
+                        "UpdatedDate": up,
+                    },
+                )
+            )
         self.tables["module_results"].load(mres)
 
         # learning paths: assignments and results on the same pairs
@@ -607,36 +827,62 @@ class World:
             row = link("user_learning_paths", lid, uid)
             lp_users.append(row)
             made, up = row[5], row[6]
-            done = rand() < 0.4  # noqa: PLR2004
-            lp_results.append(self.row("learning_path_results", {
-                "Id": lid, "UserId": uid, "Active": row[4],
-                "PercentageComplete": Decimal("100.0") if done else Decimal("50.0"),
-                "Completed": done, "CreatedDate": made, "UpdatedDate": up,
-                "CompliantTillDate": None, "StartDate": made,
-                "FinishDate": up if done else None, "CreatedBy": owner,
-            }))
+            done = rand() < 0.4
+            lp_results.append(
+                self.row(
+                    "learning_path_results",
+                    {
+                        "Id": lid,
+                        "UserId": uid,
+                        "Active": row[4],
+                        "PercentageComplete": Decimal("100.0") if done else Decimal("50.0"),
+                        "Completed": done,
+                        "CreatedDate": made,
+                        "UpdatedDate": up,
+                        "CompliantTillDate": None,
+                        "StartDate": made,
+                        "FinishDate": up if done else None,
+                        "CreatedBy": owner,
+                    },
+                )
+            )
         self.tables["user_learning_paths"].load(lp_users)
         self.tables["learning_path_results"].load(lp_results)
 
         # team membership and team assignments
         team_users = []
         for uid in users:
-            for tid in rng.sample(teams, min(len(teams), 1 + (rand() < 0.3))):  # noqa: PLR2004
-                team_users.append(link("team_users", tid, uid, IsTeamLeader=rand() < 0.05,  # noqa: PLR2004
-                                       IsTeamAdmin=rand() < 0.03))  # noqa: PLR2004
+            for tid in rng.sample(teams, min(len(teams), 1 + (rand() < 0.3))):
+                team_users.append(
+                    link(
+                        "team_users",
+                        tid,
+                        uid,
+                        IsTeamLeader=rand() < 0.05,
+                        IsTeamAdmin=rand() < 0.03,
+                    )
+                )
         self.tables["team_users"].load(team_users)
         self.tables["team_courses"].load(
-            link("team_courses", tid, cid, IsInTeamLibrary=rand() < 0.5,  # noqa: PLR2004
-                 LearningPathAssignment=rand() < 0.2)  # noqa: PLR2004
-            for tid in teams for cid in rng.sample(courses, min(len(courses), 1 + rng.randrange(5)))
+            link(
+                "team_courses",
+                tid,
+                cid,
+                IsInTeamLibrary=rand() < 0.5,
+                LearningPathAssignment=rand() < 0.2,
+            )
+            for tid in teams
+            for cid in rng.sample(courses, min(len(courses), 1 + rng.randrange(5)))
         )
         self.tables["team_learning_paths"].load(
             link("team_learning_paths", tid, lid)
-            for tid in teams for lid in rng.sample(lps, min(len(lps), rng.randrange(3)))
+            for tid in teams
+            for lid in rng.sample(lps, min(len(lps), rng.randrange(3)))
         )
         self.tables["learning_path_courses"].load(
             link("learning_path_courses", lid, cid)
-            for lid in lps for cid in rng.sample(courses, min(len(courses), 2 + rng.randrange(4)))
+            for lid in lps
+            for cid in rng.sample(courses, min(len(courses), 2 + rng.randrange(4)))
         )
         self.tables["course_modules"].load(
             link("course_modules", cid, mid) for mid, cid in self._module_course.items()
@@ -653,11 +899,17 @@ class World:
             while (uid, ms) in seen:
                 ms += 1
             seen.add((uid, ms))
-            logins.append(self.row("login_activity", {
-                "ActivityType": "Login", "UserId": uid,
-                "IPAddress": f"10.{int(rand() * 256)}.{int(rand() * 256)}.{int(rand() * 256)}",
-                "LoginDate": ms_dt(ms),
-            }))
+            logins.append(
+                self.row(
+                    "login_activity",
+                    {
+                        "ActivityType": "Login",
+                        "UserId": uid,
+                        "IPAddress": "10." + ".".join(str(int(rand() * 256)) for _ in range(3)),
+                        "LoginDate": ms_dt(ms),
+                    },
+                )
+            )
         self.tables["login_activity"].load(logins)
 
     # --- reads ------------------------------------------------------------------------
@@ -675,7 +927,11 @@ class World:
             ]
 
     def sessions_tree(
-        self, *, past: bool, now: datetime, since: datetime | None = None,
+        self,
+        *,
+        past: bool,
+        now: datetime,
+        since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[tuple]:
         """SessionCourse rows (with nested Modules/Sessions/Days) on one side of ``now``."""
@@ -695,22 +951,28 @@ class World:
                 if since is not None and not since <= s[start_pos] < until:  # type: ignore[operator]
                     continue
                 ds = sorted(days.get(s[0], []), key=lambda r: (r[1], r[0]))
-                wire_row = s[:days_pos] + (ds,) + s[days_pos + 1:n_wire]
+                wire_row = s[:days_pos] + (ds,) + s[days_pos + 1 : n_wire]
                 by_module.setdefault(s[sep.pos("ModuleId")], []).append(wire_row)
             out = []
             mods = t["modules"].rows
             mp = S.MODULES.pos
             for cid, course in t["courses"].rows.items():
                 modules = [
-                    (mid, mods[mid][mp("Code")], mods[mid][mp("Name")],
-                     mods[mid][mp("Description")], by_module[mid])
+                    (
+                        mid,
+                        mods[mid][mp("Code")],
+                        mods[mid][mp("Name")],
+                        mods[mid][mp("Description")],
+                        by_module[mid],
+                    )
                     for mid in mods
                     if mid in by_module and self._module_course.get(mid) == cid
                 ]
                 if modules:
                     cp = S.COURSES.pos
-                    out.append(tuple(course[cp(n)] for n in S.SESSION_COURSE.names[:-1])
-                               + (modules,))
+                    out.append(
+                        tuple(course[cp(n)] for n in S.SESSION_COURSE.names[:-1]) + (modules,)
+                    )
             return out
 
     def session_parent_ok(self, course_id: str, module_id: str, session_id: str) -> str | None:
@@ -719,9 +981,12 @@ class World:
             return f"The course {course_id} does not exist."
         session = self.tables["ilt_sessions"].rows.get(session_id)
         sep = S.SESSION
-        if (module_id not in self.tables["modules"].rows or session is None
-                or session[sep.pos("CourseId")] != course_id
-                or session[sep.pos("ModuleId")] != module_id):
+        if (
+            module_id not in self.tables["modules"].rows
+            or session is None
+            or session[sep.pos("CourseId")] != course_id
+            or session[sep.pos("ModuleId")] != module_id
+        ):
             return "Not Found. The record you requested does not exist."
         return None
 
@@ -798,11 +1063,16 @@ class World:
                 values[f.name] = self._default(ep, f, now)
             if stream == "instructors" and values["Id"] in self.tables["users"].rows:
                 user = self.tables["users"].rows[values["Id"]]
-                values.update({k: v for k, v in self._user_fields("instructors", user).items()
-                               if k not in fields})
+                values.update(
+                    {
+                        k: v
+                        for k, v in self._user_fields("instructors", user).items()
+                        if k not in fields
+                    }
+                )
             row = self.row(stream, values)
             if stream == "ilt_sessions":
-                row = row[:ep.pos("Days")] + ([],) + row[ep.pos("Days") + 1:]
+                row = row[: ep.pos("Days")] + ([],) + row[ep.pos("Days") + 1 :]
             if stream == "modules":
                 self._module_course[row[0]] = fields.get("CourseId", "")
             key = ep.key_of(row)
@@ -838,9 +1108,12 @@ class World:
         if f.kind == "int" and f.name.startswith("Original"):
             return 9_000_000 + rng.randrange(1_000_000)
         if f.kind == "str":
-            return {"UserName": f"new.user.{rng.randrange(10**6)}@example.com",
-                    "Name": "Added & new", "ActivityType": "Login",
-                    "AccessLevel": "Learner"}.get(f.name, "")
+            return {
+                "UserName": f"new.user.{rng.randrange(10**6)}@example.com",
+                "Name": "Added & new",
+                "ActivityType": "Login",
+                "AccessLevel": "Learner",
+            }.get(f.name, "")
         return None
 
     @staticmethod

@@ -152,12 +152,16 @@ class DateWindowStream(LitmosStream):
             state["replication_key_value"] = start
 
     def _finish_window(self, end: str) -> None:
-        # Every row of the window has been written (the generator resumes only after
-        # the SDK has processed the last one), so the bookmark may cover the window.
+        # Every row of the window has been processed (the generator resumes only after
+        # the SDK has taken the last one), so the bookmark may cover the window.
         state = self.stream_state
         if end > (state.get("replication_key_value") or ""):
             state["replication_key"] = self.replication_key
             state["replication_key_value"] = end
+        if self.get_batch_config(self.config):
+            # With BATCH the rows may still wait in an unwritten batch file: the SDK
+            # writes a STATE after each BATCH message, and that one carries this end.
+            return
         # Stream.tap_state is the SDK's writable state; its StateWriter skips repeats.
         self._tap.state_writer.write_state(self.tap_state)
 

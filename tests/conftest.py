@@ -34,9 +34,9 @@ def config(sandbox: LitmosSandbox) -> dict[str, t.Any]:
 @pytest.fixture
 def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Skip the retry waits (recording them) so fault tests run in milliseconds."""
-    import time  # noqa: PLC0415
+    import time
 
-    import backoff._sync  # noqa: PLC0415
+    import backoff._sync
 
     sleeps: list[float] = []
     fake_time = types.SimpleNamespace(**{n: getattr(time, n) for n in dir(time) if n[0] != "_"})

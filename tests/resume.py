@@ -122,7 +122,7 @@ def _write_json(path: Path, value: object) -> Path:
     return path
 
 
-def run_tap_process(  # noqa: PLR0913
+def run_tap_process(
     config: Mapping[str, t.Any],
     *,
     workdir: Path,
@@ -259,7 +259,7 @@ def choose_kill_points(message_types: Sequence[str], n: int = 5, seed: int = 0) 
     if not 3 <= n <= total:  # the three required kinds
         msg = f"need 3 <= n <= {total} (the number of messages), got n={n}"
         raise ValueError(msg)
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    rng = random.Random(seed)
     points = range(1, total + 1)
     kinds = {k: kill_point_kind(types, k) for k in points}
 
@@ -400,7 +400,7 @@ class ResumeResult:
         return self.resumed.last_state or self.resume_state
 
 
-def interrupt_and_resume(  # noqa: PLR0913
+def interrupt_and_resume(
     config: Mapping[str, t.Any],
     *,
     stream: str,
@@ -478,7 +478,7 @@ def interrupt_and_resume(  # noqa: PLR0913
     return result
 
 
-def check_interruptions(  # noqa: PLR0913
+def check_interruptions(
     config: Mapping[str, t.Any],
     *,
     stream: str,

@@ -54,7 +54,7 @@ STARTUP_SECONDS = 30.0
 STOP_SECONDS = 10.0
 
 
-class ServerUnavailable(Exception):  # noqa: N818  (a condition, not an error of the code)
+class ServerUnavailable(Exception):
     """No such server can be found, installed or started here; the message says why."""
 
 
@@ -221,7 +221,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def start_server(  # noqa: PLR0913
+def start_server(
     name: str,
     command: Callable[[int, Path], Sequence[str]],
     url: Callable[[int], str],
@@ -262,7 +262,7 @@ def start_server(  # noqa: PLR0913
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _launch(  # noqa: PLR0913
+def _launch(
     name: str,
     command: Callable[[int, Path], Sequence[str]],
     url: Callable[[int], str],
@@ -299,7 +299,7 @@ def _wait_until_ready(server: Server, ready: Callable[[int], bool]) -> bool:
 
 def pytest_server(factory: Callable[[], t.ContextManager[Server]]) -> Iterator[Server]:
     """Body of a pytest fixture: the server, or a skip (a failure on CI) saying why not."""
-    import pytest  # noqa: PLC0415
+    import pytest
 
     try:
         with factory() as server:

@@ -237,7 +237,7 @@ def comparable(row: dict[str, t.Any]) -> dict[str, t.Any]:
     The tap writes `Decimal("66.67")` as the JSON number 66.67; parsed back that is the
     float 66.67, which equals `float(Decimal("66.67"))` but not the Decimal itself.
     """
-    import decimal  # noqa: PLC0415 - this section is appended to the module
+    import decimal
 
     return {
         k: float(v) if isinstance(v, decimal.Decimal) else v

@@ -46,8 +46,13 @@ def meltano(sandbox: LitmosSandbox, tmp_path: Path) -> t.Callable[..., str]:
 
     def run(*args: str) -> str:
         result = subprocess.run(
-            [MELTANO, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-            timeout=900, check=False,
+            [MELTANO, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert API_KEY not in result.stdout + result.stderr
@@ -98,7 +103,7 @@ def test_meltano_run_twice_is_incremental(
     added = sandbox.add_achievements(count=4, achievement_date=newer)
     sandbox.reset_log()
     meltano("run", "tap-litmos", "target-jsonl")
-    second = jsonl_records(tmp_path)[len(first):]
+    second = jsonl_records(tmp_path)[len(first) :]
     boundary = {r["AchievementId"] for r in truth if r["AchievementDate"] == bookmark}
     assert {r["AchievementId"] for r in second} == boundary | {a.achievement_id for a in added}
     assert [r["params"]["since"] for r in achievements_requests(sandbox)] == [
@@ -130,8 +135,10 @@ def test_the_default_duckdb_destination_loads_every_row_of_every_stream(
 
 def _key_text(value: object) -> str:
     if isinstance(value, dt.datetime):  # DuckDB gives naive UTC, the truth aware UTC
-        value = value.replace(tzinfo=None) if value.tzinfo is None else (
-            value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = (
+            value.replace(tzinfo=None)
+            if value.tzinfo is None
+            else (value.astimezone(dt.timezone.utc).replace(tzinfo=None))
         )
         return value.isoformat(timespec="milliseconds")
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", value):

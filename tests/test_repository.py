@@ -63,7 +63,5 @@ def test_readme_streams_table_names_every_stream() -> None:
         keys = ", ".join(metadata["table-key-properties"])
         replication = entry.get("replication_key")
         replication = f"`{replication}`" if replication else "full table"
-        row = re.compile(
-            rf"\| `{entry['tap_stream_id']}` \|[^\n]*\| `{keys}` \| {replication} \|"
-        )
+        row = re.compile(rf"\| `{entry['tap_stream_id']}` \|[^\n]*\| `{keys}` \| {replication} \|")
         assert row.search(readme), f"README streams table lacks {entry['tap_stream_id']}"

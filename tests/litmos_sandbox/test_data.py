@@ -49,7 +49,9 @@ def test_ties_and_dst_records_present(ds: Dataset) -> None:
         datetime(2024, 11, 3, 2),
     ):
         assert wall in dates, wall
-    assert all(datetime(2024, 1, 1) <= d <= datetime(2026, 6, 30, 23, 59, 59, 999000) for d in dates)
+    assert all(
+        datetime(2024, 1, 1) <= d <= datetime(2026, 6, 30, 23, 59, 59, 999000) for d in dates
+    )
     assert all(d.microsecond % 1000 == 0 for d in dates)
     ms = Counter(d.microsecond // 1000 for d in dates)
     assert ms[0] > len(dates) / 3

@@ -20,8 +20,12 @@ Q = {"source": "t", "format": "json", "limit": 10}
 
 def get(sb: LitmosSandbox, key: str = "test-key", **params: object) -> requests.Response:
     with requests.Session() as s:  # a fresh connection each time
-        return s.get(sb.base_url + "/achievements", params={**Q, **params},
-                     headers={"apikey": key}, timeout=5)
+        return s.get(
+            sb.base_url + "/achievements",
+            params={**Q, **params},
+            headers={"apikey": key},
+            timeout=5,
+        )
 
 
 def test_500_request_error_page(fresh) -> None:
@@ -45,8 +49,10 @@ def test_503_and_504(fresh) -> None:
     assert get(fresh).status_code == 200
 
 
-@pytest.mark.parametrize(("kind", "status", "text"), [("401", 401, MSG_401), ("403", 403, MSG_403),
-                                                      ("404", 404, MSG_404)])
+@pytest.mark.parametrize(
+    ("kind", "status", "text"),
+    [("401", 401, MSG_401), ("403", 403, MSG_403), ("404", 404, MSG_404)],
+)
 def test_injected_client_errors(fresh, kind, status, text) -> None:
     fresh.inject(kind)
     r = get(fresh)
@@ -56,8 +62,13 @@ def test_injected_client_errors(fresh, kind, status, text) -> None:
 def test_inject_after(fresh, api) -> None:
     fresh.inject("500", count=1, after=2)
     assert [get(fresh).status_code for _ in range(4)] == [200, 200, 500, 200]
-    r = api(fresh, path="/_sandbox/inject", method="POST", key=None,
-            body=json.dumps({"kind": "504", "count": 1, "after": 1}).encode())
+    r = api(
+        fresh,
+        path="/_sandbox/inject",
+        method="POST",
+        key=None,
+        body=json.dumps({"kind": "504", "count": 1, "after": 1}).encode(),
+    )
     assert r.status == 200 and r.json() == {"pending": [None, "504"]}
     assert [get(fresh).status_code for _ in range(3)] == [200, 504, 200]
 
@@ -78,8 +89,9 @@ def test_drop_raises_on_client(fresh) -> None:
         get(fresh)
     fresh.inject("drop")
     with pytest.raises((urllib.error.URLError, http.client.RemoteDisconnected, ConnectionError)):
-        req = urllib.request.Request(fresh.base_url + "/achievements?source=t",
-                                     headers={"apikey": "test-key"})
+        req = urllib.request.Request(
+            fresh.base_url + "/achievements?source=t", headers={"apikey": "test-key"}
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             resp.read()
     assert get(fresh).status_code == 200
@@ -92,9 +104,10 @@ def test_truncate_raises_on_client(fresh) -> None:
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         get(fresh)
     fresh.inject("truncate")
-    req = urllib.request.Request(fresh.base_url + "/achievements?source=t&limit=50",
-                                 headers={"apikey": "test-key"})
-    with pytest.raises(http.client.IncompleteRead):  # noqa: PT012
+    req = urllib.request.Request(
+        fresh.base_url + "/achievements?source=t&limit=50", headers={"apikey": "test-key"}
+    )
+    with pytest.raises(http.client.IncompleteRead):
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert resp.status == 200
             resp.read()
@@ -138,7 +151,9 @@ def test_unknown_kind_rejected(fresh) -> None:
 
 def test_faults_never_hit_admin_routes(fresh) -> None:
     fresh.inject("500")
-    with urllib.request.urlopen(fresh.base_url.replace("/v1.svc", "/_sandbox/truth"), timeout=5) as r:
+    with urllib.request.urlopen(
+        fresh.base_url.replace("/v1.svc", "/_sandbox/truth"), timeout=5
+    ) as r:
         assert r.status == 200
     assert fresh.pending_faults == ["500"]
     assert get(fresh).status_code == 500
@@ -152,15 +167,21 @@ def test_fault_applies_before_auth(fresh) -> None:
 
 def test_random_faults_are_seeded() -> None:
     def statuses(seed: int) -> list[int]:
-        with LitmosSandbox(achievements=20, api_key="test-key", fault_rate=0.5,
-                           fault_kinds=("500", "504"), fault_seed=seed) as sb:
+        with LitmosSandbox(
+            achievements=20,
+            api_key="test-key",
+            fault_rate=0.5,
+            fault_kinds=("500", "504"),
+            fault_seed=seed,
+        ) as sb:
             return [get(sb).status_code for _ in range(12)]
 
     a, b = statuses(3), statuses(3)
     assert a == b
     assert {500, 200} <= set(a) or {504, 200} <= set(a)
-    with LitmosSandbox(achievements=20, api_key="test-key", fault_rate=1.0,
-                       fault_kinds=("504",)) as sb:
+    with LitmosSandbox(
+        achievements=20, api_key="test-key", fault_rate=1.0, fault_kinds=("504",)
+    ) as sb:
         assert [get(sb).status_code for _ in range(3)] == [504, 504, 504]
         sb.configure(fault_rate=0.0)
         assert get(sb).status_code == 200
@@ -191,7 +212,11 @@ def test_throttle_window_slides_and_refusals_do_not_count() -> None:
 def test_fault_plan_unit() -> None:
     plan = FaultPlan(rate=0.0)
     plan.inject("drop", 2)
-    assert [plan.next_injected() for _ in range(3)] == [(True, "drop"), (True, "drop"), (False, None)]
+    assert [plan.next_injected() for _ in range(3)] == [
+        (True, "drop"),
+        (True, "drop"),
+        (False, None),
+    ]
     plan.inject("500", after=1)
     assert plan.pending() == [None, "500"]
     assert [plan.next_injected() for _ in range(2)] == [(True, None), (True, "500")]
@@ -207,7 +232,7 @@ def test_paths_outside_the_api_are_not_faulted_or_logged(fresh) -> None:
     fresh.inject("500")
     root = fresh.base_url.replace("/v1.svc", "/favicon.ico")
     with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(root, timeout=5)  # noqa: S310
+        urllib.request.urlopen(root, timeout=5)
     assert info.value.code == 404
     info.value.close()
     assert fresh.pending_faults == ["500"] and fresh.requests == []

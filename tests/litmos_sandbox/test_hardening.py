@@ -21,11 +21,17 @@ from litmos_sandbox.wire import MSG_429, MSG_503
 Q = {"source": "t", "format": "json", "limit": 10}
 
 
-def get(sb: LitmosSandbox, path: str = "/achievements", timeout: float = 5,
-        **params: object) -> requests.Response:
+def get(
+    sb: LitmosSandbox, path: str = "/achievements", timeout: float = 5, **params: object
+) -> requests.Response:
     with requests.Session() as s:
-        return s.get(sb.base_url + path, params={**Q, **params}, headers={"apikey": "test-key"},
-                     timeout=timeout, allow_redirects=False)
+        return s.get(
+            sb.base_url + path,
+            params={**Q, **params},
+            headers={"apikey": "test-key"},
+            timeout=timeout,
+            allow_redirects=False,
+        )
 
 
 def test_new_kinds_are_known() -> None:
@@ -42,8 +48,9 @@ def test_429_fault(fresh) -> None:
 
 
 def test_429_as_a_random_fault() -> None:
-    with LitmosSandbox(achievements=20, api_key="test-key", fault_rate=1.0,
-                       fault_kinds=("429",)) as sb:
+    with LitmosSandbox(
+        achievements=20, api_key="test-key", fault_rate=1.0, fault_kinds=("429",)
+    ) as sb:
         assert [get(sb).status_code for _ in range(2)] == [429, 429]
 
 
@@ -68,11 +75,15 @@ def test_retry_after_http_date(fresh) -> None:
     assert 115 <= delta <= 125
 
 
-@pytest.mark.parametrize(("status", "retry_after"), [(503, None), (429, None), (429, 3),
-                                                     (503, 3)])
+@pytest.mark.parametrize(("status", "retry_after"), [(503, None), (429, None), (429, 3), (503, 3)])
 def test_throttle_status_and_retry_after(status, retry_after) -> None:
-    with LitmosSandbox(achievements=20, api_key="test-key", throttle_per_minute=1,
-                       throttle_status=status, retry_after=retry_after) as sb:
+    with LitmosSandbox(
+        achievements=20,
+        api_key="test-key",
+        throttle_per_minute=1,
+        throttle_status=status,
+        retry_after=retry_after,
+    ) as sb:
         assert get(sb).status_code == 200
         r = get(sb)
         assert r.status_code == status
@@ -84,10 +95,15 @@ def test_throttle_status_and_retry_after(status, retry_after) -> None:
 
 
 def test_bad_new_options_are_refused() -> None:
-    for options in ({"throttle_status": 500}, {"retry_after": "soon"}, {"retry_after": -1},
-                    {"stall_seconds": -1}, {"redirect_base": "ftp://x"},
-                    {"extra_fields": {"bad name": "x"}}):
-        with pytest.raises(ValueError):  # noqa: PT011
+    for options in (
+        {"throttle_status": 500},
+        {"retry_after": "soon"},
+        {"retry_after": -1},
+        {"stall_seconds": -1},
+        {"redirect_base": "ftp://x"},
+        {"extra_fields": {"bad name": "x"}},
+    ):
+        with pytest.raises(ValueError):
             LitmosSandbox(achievements=1, **options)
 
 
@@ -108,7 +124,9 @@ def test_stall_does_not_block_other_requests_or_stop() -> None:
     sb.inject("stall")
     host, port = "127.0.0.1", sb.port
     sock = socket.create_connection((host, port), timeout=5)
-    sock.sendall(b"GET /v1.svc/achievements?source=t HTTP/1.1\r\nHost: x\r\napikey: test-key\r\n\r\n")
+    sock.sendall(
+        b"GET /v1.svc/achievements?source=t HTTP/1.1\r\nHost: x\r\napikey: test-key\r\n\r\n"
+    )
     deadline = time.monotonic() + 5
     while sb.pending_faults and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -132,8 +150,12 @@ def test_same_host_redirect(fresh, kind, status) -> None:
     # following it lands on the sandbox itself and is served normally
     with requests.Session() as s:
         fresh.inject(kind)
-        followed = s.get(fresh.base_url + "/achievements", params={**Q, "limit": 3},
-                         headers={"apikey": "test-key"}, timeout=5)
+        followed = s.get(
+            fresh.base_url + "/achievements",
+            params={**Q, "limit": 3},
+            headers={"apikey": "test-key"},
+            timeout=5,
+        )
     assert followed.status_code == 200 and len(followed.json()) == 3
     assert [e["status"] for e in fresh.requests[-2:]] == [status, 200]
 
@@ -182,10 +204,24 @@ def test_extra_fields_on_every_row(fresh, api) -> None:
 
 
 def test_cli_flags_for_new_options() -> None:
-    args = _parser().parse_args(["--retry-after", "http-date", "--throttle-status", "429",
-                                 "--stall-seconds", "1.5", "--retry-after-seconds", "9"])
-    assert (args.retry_after, args.throttle_status, args.stall_seconds,
-            args.retry_after_seconds) == ("http-date", 429, 1.5, 9)
+    args = _parser().parse_args(
+        [
+            "--retry-after",
+            "http-date",
+            "--throttle-status",
+            "429",
+            "--stall-seconds",
+            "1.5",
+            "--retry-after-seconds",
+            "9",
+        ]
+    )
+    assert (
+        args.retry_after,
+        args.throttle_status,
+        args.stall_seconds,
+        args.retry_after_seconds,
+    ) == ("http-date", 429, 1.5, 9)
 
 
 def test_admin_configure_accepts_new_options(fresh, api) -> None:

@@ -146,8 +146,14 @@ def test_source_of_50_chars_is_fine(sandbox, api) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": "abc"}, {"limit": "-1"}, {"limit": "1.5"}, {"start": "x"}, {"start": "-5"},
-     {"limit": "99999999999"}],
+    [
+        {"limit": "abc"},
+        {"limit": "-1"},
+        {"limit": "1.5"},
+        {"start": "x"},
+        {"start": "-5"},
+        {"limit": "99999999999"},
+    ],
 )
 def test_400_paging(sandbox, api, params) -> None:
     r = api(sandbox, {"source": "t", **params})
@@ -192,8 +198,16 @@ def test_since_valid_formats(sandbox, api, text, wall) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2025/01/15", "15-01-2025", "2025-01-15 12", "2025-13-01", "yesterday",
-     "2025-01-15T12:00:00Z", "2025-01-15 12:00:00.000", "2025-1-5"],
+    [
+        "2025/01/15",
+        "15-01-2025",
+        "2025-01-15 12",
+        "2025-13-01",
+        "yesterday",
+        "2025-01-15T12:00:00Z",
+        "2025-01-15 12:00:00.000",
+        "2025-1-5",
+    ],
 )
 def test_since_invalid_formats(sandbox, api, text) -> None:
     r = api(sandbox, {"source": "t", "since": text})
@@ -300,9 +314,23 @@ def test_request_log(fresh, api) -> None:
     log = fresh.requests
     assert len(log) == 2
     first, second = log
-    assert set(first) == {"method", "path", "params", "status", "rows", "time", "fault", "connection"}
+    assert set(first) == {
+        "method",
+        "path",
+        "params",
+        "status",
+        "rows",
+        "time",
+        "fault",
+        "connection",
+    }
     assert first["method"] == "GET" and first["path"] == "/v1.svc/achievements"
-    assert first["params"] == {"source": "t", "format": "json", "limit": "5", "since": "2024-01-01 00:00"}
+    assert first["params"] == {
+        "source": "t",
+        "format": "json",
+        "limit": "5",
+        "since": "2024-01-01 00:00",
+    }
     assert (first["status"], first["rows"], first["fault"]) == (200, 5, None)
     assert (second["status"], second["rows"]) == (401, 0)
     assert first["time"] <= second["time"]
@@ -319,8 +347,9 @@ def test_added_achievements_are_visible_at_once(fresh, api) -> None:
 
 def test_admin_routes(fresh, api) -> None:
     uid = fresh.dataset.users[1][0]
-    body = json.dumps({"count": 2, "UserId": uid, "AchievementDate": "2026-07-01T10:00:00.250Z",
-                       "score": "99"}).encode()
+    body = json.dumps(
+        {"count": 2, "UserId": uid, "AchievementDate": "2026-07-01T10:00:00.250Z", "score": "99"}
+    ).encode()
     r = api(fresh, path="/_sandbox/achievements", method="POST", body=body, key=None)
     assert r.status == 201
     made = r.json()
@@ -331,12 +360,22 @@ def test_admin_routes(fresh, api) -> None:
     assert len(truth) == 122
     users = api(fresh, path="/_sandbox/users", key=None).json()
     assert users[1]["UserId"] == uid
-    r = api(fresh, path="/_sandbox/configure", method="POST", key=None,
-            body=json.dumps({"extra_rows": 1}).encode())
+    r = api(
+        fresh,
+        path="/_sandbox/configure",
+        method="POST",
+        key=None,
+        body=json.dumps({"extra_rows": 1}).encode(),
+    )
     assert r.status == 200 and r.json()["extra_rows"] == 1
     assert len(api(fresh, {"source": "t", "format": "json", "limit": 4}).json()) == 5
-    bad = api(fresh, path="/_sandbox/configure", method="POST", key=None,
-              body=json.dumps({"nope": 1}).encode())
+    bad = api(
+        fresh,
+        path="/_sandbox/configure",
+        method="POST",
+        key=None,
+        body=json.dumps({"nope": 1}).encode(),
+    )
     assert bad.status == 400
     log = api(fresh, path="/_sandbox/requests", key=None).json()
     assert log[-1]["rows"] == 5
@@ -360,7 +399,9 @@ def test_keep_alive_reuses_the_connection(fresh, key) -> None:
     url = fresh.base_url + "/achievements"
     with requests.Session() as s:
         for _ in range(3):
-            r = s.get(url, params={"source": "t", "format": "json", "limit": 10}, headers={"apikey": key})
+            r = s.get(
+                url, params={"source": "t", "format": "json", "limit": 10}, headers={"apikey": key}
+            )
             assert r.status_code == 200 and len(r.json()) == 10
     conns = [e["connection"] for e in fresh.requests]
     assert len(conns) == 3 and len(set(conns)) == 1
@@ -373,8 +414,12 @@ def test_sandbox_lifecycle() -> None:
     sb.start()
     try:
         assert sb.base_url.startswith("http://127.0.0.1:") and sb.base_url.endswith("/v1.svc")
-        r = requests.get(sb.base_url + "/achievements", params={"source": "t"},
-                         headers={"apikey": "sandbox-key"}, timeout=5)
+        r = requests.get(
+            sb.base_url + "/achievements",
+            params={"source": "t"},
+            headers={"apikey": "sandbox-key"},
+            timeout=5,
+        )
         assert r.status_code == 200
     finally:
         sb.stop()
@@ -384,17 +429,36 @@ def test_sandbox_lifecycle() -> None:
 def test_cli_starts_prints_and_stops() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "litmos_sandbox", "--port", "0", "--achievements", "30",
-         "--api-key", "cli-key", "--extra-rows", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "litmos_sandbox",
+            "--port",
+            "0",
+            "--achievements",
+            "30",
+            "--api-key",
+            "cli-key",
+            "--extra-rows",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     try:
         line = proc.stdout.readline()
         assert line.startswith("Litmos sandbox listening on http://127.0.0.1:")
         assert line.rstrip().endswith("/v1.svc (api key: cli-key)")
         base = line.split(" on ", 1)[1].split(" ", 1)[0]
-        r = requests.get(base + "/achievements", params={"source": "t", "format": "json", "limit": 2},
-                         headers={"apikey": "cli-key"}, timeout=5)
+        r = requests.get(
+            base + "/achievements",
+            params={"source": "t", "format": "json", "limit": 2},
+            headers={"apikey": "cli-key"},
+            timeout=5,
+        )
         assert r.status_code == 200 and len(r.json()) == 3
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
@@ -407,8 +471,24 @@ def test_cli_starts_prints_and_stops() -> None:
 
 
 def test_cli_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "litmos_sandbox", "--help"], capture_output=True,
-                         text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
-    for flag in ("--port", "--seed", "--users", "--achievements", "--api-key", "--extra-rows",
-                 "--throttle-per-minute", "--fault-rate", "--slow-seconds", "--json-utc-dates"):
+    out = subprocess.run(
+        [sys.executable, "-m", "litmos_sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    for flag in (
+        "--port",
+        "--seed",
+        "--users",
+        "--achievements",
+        "--api-key",
+        "--extra-rows",
+        "--throttle-per-minute",
+        "--fault-rate",
+        "--slow-seconds",
+        "--json-utc-dates",
+    ):
         assert flag in out.stdout

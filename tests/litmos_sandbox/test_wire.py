@@ -24,21 +24,21 @@ XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 
 def make(**kw: object) -> Achievement:
-    base = dict(
-        user_id="-bA-I8jb-tXUrvqg",
-        title="Health & Safety/101 'A'",
-        description="",
-        achievement_date=datetime(2024, 7, 1, 12),
-        course_id="gqYHrApPYuQ1",
-        compliant_till_date=None,
-        score=None,
-        result="Complete",
-        type="Course Completed",
-        first_name="Zoë",
-        last_name="<O'Brien> & \"Sons\"",
-        achievement_id=91450502,
-        certificate_id=None,
-    )
+    base = {
+        "user_id": "-bA-I8jb-tXUrvqg",
+        "title": "Health & Safety/101 'A'",
+        "description": "",
+        "achievement_date": datetime(2024, 7, 1, 12),
+        "course_id": "gqYHrApPYuQ1",
+        "compliant_till_date": None,
+        "score": None,
+        "result": "Complete",
+        "type": "Course Completed",
+        "first_name": "Zoë",
+        "last_name": '<O\'Brien> & "Sons"',
+        "achievement_id": 91450502,
+        "certificate_id": None,
+    }
     base.update(kw)
     return Achievement(**base)  # type: ignore[arg-type]
 
@@ -79,7 +79,9 @@ def test_every_generated_date_round_trips() -> None:
     for a in Dataset.generate(4, 10, 2000).rows():
         assert decode_wcf_json_date(wcf_json_date(a.achievement_date)) == a.achievement_date
         if a.compliant_till_date:
-            assert decode_wcf_json_date(wcf_json_date(a.compliant_till_date)) == a.compliant_till_date
+            assert (
+                decode_wcf_json_date(wcf_json_date(a.compliant_till_date)) == a.compliant_till_date
+            )
 
 
 def test_html_encode() -> None:
@@ -89,12 +91,14 @@ def test_html_encode() -> None:
     assert html_encode("&amp;") == "&amp;amp;"  # no special-casing of existing entities
     assert html_encode("Zoë") == "Zoë"
     assert html_encode("Zoë", latin1_entities=True) == "Zo&#235;"
-    assert html.unescape(html_encode("<O'Brien> & \"Sons\"")) == "<O'Brien> & \"Sons\""
+    assert html.unescape(html_encode('<O\'Brien> & "Sons"')) == '<O\'Brien> & "Sons"'
 
 
 def test_json_record_text() -> None:
     text = achievement_json(make(compliant_till_date=datetime(2025, 1, 1), certificate_id=7))
-    assert text.startswith('{"UserId":"-bA-I8jb-tXUrvqg","Title":"Health &amp; Safety\\/101 &#39;A&#39;"')
+    assert text.startswith(
+        '{"UserId":"-bA-I8jb-tXUrvqg","Title":"Health &amp; Safety\\/101 &#39;A&#39;"'
+    )
     assert '"AchievementDate":"\\/Date(1719860400000-0700)\\/"' in text
     assert '"CompliantTillDate":"\\/Date(1735718400000-0800)\\/"' in text
     assert '"Score":null' in text and '"Description":""' in text
@@ -121,7 +125,7 @@ def test_xml_record_nil_empty_and_plain_text() -> None:
     assert "<Description/>" in text and "<Score/>" in text
     assert '<CompliantTillDate i:nil="true"/>' in text
     assert '<CertificateId i:nil="true"/>' in text
-    assert "<LastName>&lt;O'Brien&gt; &amp; \"Sons\"</LastName>" in text  # not HTML-encoded
+    assert '<LastName>&lt;O\'Brien&gt; &amp; "Sons"</LastName>' in text  # not HTML-encoded
     bare = achievement_xml(a, nil_style="bare")
     assert '<CompliantTillDate nil="true"/>' in bare
 

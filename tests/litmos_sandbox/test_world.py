@@ -39,8 +39,9 @@ def mut() -> LitmosSandbox:
 
 def get(box: LitmosSandbox, path: str, key: str | None = KEY, **params: Any) -> requests.Response:
     headers = {"apikey": key} if key else {}
-    return requests.get(box.base_url + path, params={"source": "t", **params},
-                        headers=headers, timeout=10)
+    return requests.get(
+        box.base_url + path, params={"source": "t", **params}, headers=headers, timeout=10
+    )
 
 
 # --- decoding (independent of the sandbox's own renderer) ------------------------------------
@@ -50,7 +51,7 @@ def _date(text: str) -> datetime:
     return parse_iso_wall(text).replace(tzinfo=UTC)
 
 
-def json_value(kind: str, value: Any, child: Endpoint | None) -> Any:
+def json_value(kind: str, value: Any, child: Endpoint | None) -> Any:  # noqa: PLR0911 (a kind each)
     if kind == "list":
         return [decode_json(child, v) for v in value]
     if value is None:
@@ -71,7 +72,7 @@ def decode_json(ep: Endpoint, obj: dict) -> dict:
     return {f.name: json_value(f.kind, obj[f.name], f.child) for f in ep.fields}
 
 
-def xml_value(kind: str, el: ET.Element, child: Endpoint | None) -> Any:
+def xml_value(kind: str, el: ET.Element, child: Endpoint | None) -> Any:  # noqa: PLR0911 (a kind each)
     if el.get(XSI + "nil") == "true":
         return None
     text = el.text or ""
@@ -120,8 +121,15 @@ def org_windows(box: LitmosSandbox, stream: str, fmt: str, **params: Any) -> lis
     rows: list[dict] = []
     while lo < NOW + timedelta(days=2):
         hi = lo + timedelta(days=7)
-        rows += fetch(box, ep, ep.path, fmt, since=f"{lo:%Y-%m-%d %H:%M:%S}",
-                      to=f"{hi:%Y-%m-%d %H:%M:%S}", **params)
+        rows += fetch(
+            box,
+            ep,
+            ep.path,
+            fmt,
+            since=f"{lo:%Y-%m-%d %H:%M:%S}",
+            to=f"{hi:%Y-%m-%d %H:%M:%S}",
+            **params,
+        )
         lo = hi
     return rows
 
@@ -168,15 +176,18 @@ def test_fan_out_endpoints_equal_truth(sb, fmt) -> None:
     badges = []
     for user in sb.truth("users"):
         ep = ENDPOINTS["user_badges"]
-        badges += [{**b, "UserId": user["Id"]}
-                   for b in fetch(sb, ep, f"/users/{user['Id']}/badges", fmt)]
+        badges += [
+            {**b, "UserId": user["Id"]} for b in fetch(sb, ep, f"/users/{user['Id']}/badges", fmt)
+        ]
     assert badges == sb.truth("user_badges")
     for stream, tail in (("ilt_rollcall", "rollcall"), ("ilt_attendance", "attendance")):
         got = []
         for s in sb.truth("ilt_sessions"):
             path = f"/courses/{s['CourseId']}/modules/{s['ModuleId']}/sessions/{s['Id']}/{tail}"
-            got += [{**r, "CourseId": s["CourseId"], "ModuleId": s["ModuleId"],
-                     "SessionId": s["Id"]} for r in fetch(sb, ENDPOINTS[stream], path, fmt)]
+            got += [
+                {**r, "CourseId": s["CourseId"], "ModuleId": s["ModuleId"], "SessionId": s["Id"]}
+                for r in fetch(sb, ENDPOINTS[stream], path, fmt)
+            ]
         assert sorted(got, key=str) == sorted(sb.truth(stream), key=str)
 
 
@@ -185,15 +196,21 @@ def test_fan_out_404s(sb) -> None:
     s = sb.truth("ilt_sessions")[0]
     base = f"/courses/{s['CourseId']}/modules/{s['ModuleId']}/sessions/{s['Id']}/rollcall"
     assert get(sb, base).status_code == 200
-    for bad in (base.replace(s["CourseId"], "nope"), base.replace(s["ModuleId"], "nope"),
-                base.replace(s["Id"], "nope")):
+    for bad in (
+        base.replace(s["CourseId"], "nope"),
+        base.replace(s["ModuleId"], "nope"),
+        base.replace(s["Id"], "nope"),
+    ):
         assert get(sb, bad).status_code == 404
 
 
 # --- auth, paging, errors --------------------------------------------------------------------
 
-ALL_PATHS = [ENDPOINTS[s].path for s in SNAPSHOTS] + [ENDPOINTS[s].path for s in ORG_STREAMS] + [
-    "/sessions/past", "/sessions/future"]
+ALL_PATHS = (
+    [ENDPOINTS[s].path for s in SNAPSHOTS]
+    + [ENDPOINTS[s].path for s in ORG_STREAMS]
+    + ["/sessions/past", "/sessions/future"]
+)
 WEEK = {"since": "2026-11-01 00:00:00", "to": "2026-11-08 00:00:00"}
 
 
@@ -212,8 +229,9 @@ def test_auth_source_and_limit_everywhere(sb, path) -> None:
 
 @pytest.fixture(scope="module")
 def dense() -> LitmosSandbox:
-    with LitmosSandbox(seed=2, users=20, achievements=10, api_key=KEY, now=NOW,
-                       course_results=300, logins=600) as box:
+    with LitmosSandbox(
+        seed=2, users=20, achievements=10, api_key=KEY, now=NOW, course_results=300, logins=600
+    ) as box:
         yield box
 
 
@@ -240,9 +258,15 @@ def test_extra_rows_quirk_on_generic_lists(mut) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"since": "2026-11-01"}, {"to": "2026-11-02"}, {"since": "x", "to": "2026-11-02"},
-     {"since": "2026-11-01", "to": "2026-11-08 00:00:01"},
-     {"since": "2026-11-08", "to": "2026-11-01"}, {"since": "2026-11-01", "to": "2026/11/02"}],
+    [
+        {},
+        {"since": "2026-11-01"},
+        {"to": "2026-11-02"},
+        {"since": "x", "to": "2026-11-02"},
+        {"since": "2026-11-01", "to": "2026-11-08 00:00:01"},
+        {"since": "2026-11-08", "to": "2026-11-01"},
+        {"since": "2026-11-01", "to": "2026/11/02"},
+    ],
 )
 def test_org_range_errors(sb, params) -> None:
     r = get(sb, "/org/teams/users", **params)
@@ -251,9 +275,11 @@ def test_org_range_errors(sb, params) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"since": "2026-11-01", "to": "2026-11-08"},
-     {"since": "2026-11-01T10:00:00", "to": "2026-11-08T10:00:00"},
-     {"since": "2026-11-01 10:00", "to": "2026-11-02 10:00"}],
+    [
+        {"since": "2026-11-01", "to": "2026-11-08"},
+        {"since": "2026-11-01T10:00:00", "to": "2026-11-08T10:00:00"},
+        {"since": "2026-11-01 10:00", "to": "2026-11-02 10:00"},
+    ],
 )
 def test_org_range_formats(sb, params) -> None:
     assert get(sb, "/org/teams/users", **params).status_code == 200
@@ -264,8 +290,13 @@ def test_ilt_since_to_is_optional_but_checked(sb) -> None:
     everything = get(sb, "/sessions/past", format="json").json()
     first = min(s["StartDate"] for c in everything for m in c["Modules"] for s in m["Sessions"])
     start = decode_wcf_json_date(first)
-    window = get(sb, "/sessions/past", format="json", since=f"{start:%Y-%m-%d %H:%M:%S}",
-                 to=f"{start + timedelta(days=7):%Y-%m-%d %H:%M:%S}").json()
+    window = get(
+        sb,
+        "/sessions/past",
+        format="json",
+        since=f"{start:%Y-%m-%d %H:%M:%S}",
+        to=f"{start + timedelta(days=7):%Y-%m-%d %H:%M:%S}",
+    ).json()
     sessions = [s for c in window for m in c["Modules"] for s in m["Sessions"]]
     assert first in [s["StartDate"] for s in sessions]
 
@@ -278,24 +309,33 @@ def test_org_bound_switches(mut, since_incl, to_incl) -> None:
     rows = mut.truth("team_users")
     on_lo = mut.touch("team_users", (rows[0]["TeamId"], rows[0]["Id"]), UpdatedDate=lo)
     on_hi = mut.touch("team_users", (rows[1]["TeamId"], rows[1]["Id"]), UpdatedDate=hi)
-    inside = mut.touch("team_users", (rows[2]["TeamId"], rows[2]["Id"]),
-                       UpdatedDate=lo + timedelta(milliseconds=1))
-    got = get(mut, "/org/teams/users", format="json", since=f"{lo:%Y-%m-%d %H:%M:%S}",
-              to=f"{hi:%Y-%m-%d %H:%M:%S}").json()
+    inside = mut.touch(
+        "team_users", (rows[2]["TeamId"], rows[2]["Id"]), UpdatedDate=lo + timedelta(milliseconds=1)
+    )
+    got = get(
+        mut,
+        "/org/teams/users",
+        format="json",
+        since=f"{lo:%Y-%m-%d %H:%M:%S}",
+        to=f"{hi:%Y-%m-%d %H:%M:%S}",
+    ).json()
     ids = {(r["TeamId"], r["Id"]) for r in got}
     assert ((on_lo["TeamId"], on_lo["Id"]) in ids) == since_incl
     assert ((on_hi["TeamId"], on_hi["Id"]) in ids) == to_incl
     assert (inside["TeamId"], inside["Id"]) in ids
-    assert got[0]["UpdatedDate"] == ("2026-03-01T00:00:00" if since_incl else
-                                     "2026-03-01T00:00:00.001")
+    assert got[0]["UpdatedDate"] == (
+        "2026-03-01T00:00:00" if since_incl else "2026-03-01T00:00:00.001"
+    )
 
 
 # --- the world: joins, dates, users/details ------------------------------------------------------
 
 
 def test_ids_join_across_endpoints(sb) -> None:
-    keys = {s: {r[ENDPOINTS[s].key[0]] for r in sb.truth(s)}
-            for s in ("users", "courses", "teams", "learning_paths", "locations", "ilt_sessions")}
+    keys = {
+        s: {r[ENDPOINTS[s].key[0]] for r in sb.truth(s)}
+        for s in ("users", "courses", "teams", "learning_paths", "locations", "ilt_sessions")
+    }
     modules = {r["Id"] for r in sb.truth("course_modules")}
     checked = 0
     for ep in ENDPOINTS.values():
@@ -316,7 +356,8 @@ def test_ids_join_across_endpoints(sb) -> None:
         assert a["UserId"] in keys["users"]
         assert a["CourseId"] in keys["courses"] | keys["learning_paths"]
     assert {s["InstructorUserId"] for s in sb.truth("ilt_sessions")} - {"0"} <= {
-        r["Id"] for r in sb.truth("instructors")}
+        r["Id"] for r in sb.truth("instructors")
+    }
     assert {s["LocationId"] for s in sb.truth("ilt_sessions")} <= keys["locations"]
     teams = {t["Id"]: t["ParentTeamId"] for t in sb.truth("teams")}
     assert "" in teams.values() and set(teams.values()) - {""} <= set(teams)
@@ -331,8 +372,9 @@ def test_users_created_dates_and_sort(sb) -> None:
     first = get(sb, "/users/details", format="json", limit=1, sort="CreatedDate", dir="ASC")
     assert first.json()[0]["CreatedDate"] == "2023-01-02T08:00:00Z"
     desc = get(sb, "/users/details", format="json", sort="CreatedDate", dir="DESC").json()
-    assert [u["Id"] for u in desc] == [u["Id"] for u in sorted(users, key=lambda u: u["CreatedDate"],
-                                                              reverse=True)]
+    assert [u["Id"] for u in desc] == [
+        u["Id"] for u in sorted(users, key=lambda u: u["CreatedDate"], reverse=True)
+    ]
     never = next(u for u in get(sb, "/users/details", format="json").json() if u["LastLogin"] == "")
     assert never["LastLogin"] == ""
     cut = created[10]
@@ -360,13 +402,38 @@ def test_generation_is_deterministic() -> None:
 
 
 def test_world_sizes_are_options() -> None:
-    box = LitmosSandbox(users=30, achievements=0, teams=9, courses=20, learning_paths=5,
-                        course_results=50, module_results=7, logins=11, now=NOW)
-    sizes = {s: len(box.truth(s)) for s in ("users", "teams", "courses", "learning_paths",
-                                            "course_results", "module_results",
-                                            "login_activity")}
-    assert sizes == {"users": 30, "teams": 9, "courses": 20, "learning_paths": 5,
-                     "course_results": 50, "module_results": 7, "login_activity": 11}
+    box = LitmosSandbox(
+        users=30,
+        achievements=0,
+        teams=9,
+        courses=20,
+        learning_paths=5,
+        course_results=50,
+        module_results=7,
+        logins=11,
+        now=NOW,
+    )
+    sizes = {
+        s: len(box.truth(s))
+        for s in (
+            "users",
+            "teams",
+            "courses",
+            "learning_paths",
+            "course_results",
+            "module_results",
+            "login_activity",
+        )
+    }
+    assert sizes == {
+        "users": 30,
+        "teams": 9,
+        "courses": 20,
+        "learning_paths": 5,
+        "course_results": 50,
+        "module_results": 7,
+        "login_activity": 11,
+    }
 
 
 def test_spec_api(sb) -> None:
@@ -398,16 +465,30 @@ def test_delete_user(mut) -> None:
 def test_touch_moves_a_row_to_a_new_window(mut) -> None:
     row = mut.truth("course_results")[0]
     when = datetime(2026, 11, 27, 12, 0, 0, 250000, tzinfo=UTC)
-    new = mut.touch("course_results", (row["UserId"], row["Id"]), UpdatedDate=when,
-                    PercentageComplete="100.0", Completed=True)
+    new = mut.touch(
+        "course_results",
+        (row["UserId"], row["Id"]),
+        UpdatedDate=when,
+        PercentageComplete="100.0",
+        Completed=True,
+    )
     assert new["UpdatedDate"] == when and new["PercentageComplete"] == Decimal("100.0")
-    got = get(mut, "/org/results/details", format="json", since="2026-11-25",
-              to="2026-11-28").json()
+    got = get(
+        mut, "/org/results/details", format="json", since="2026-11-25", to="2026-11-28"
+    ).json()
     mine = [r for r in got if (r["UserId"], r["Id"]) == (row["UserId"], row["Id"])]
     assert mine and mine[0]["UpdatedDate"] == "2026-11-27T12:00:00.25"
     assert mine[0]["Completed"] is True
-    assert len([r for r in mut.truth("course_results") if r["Id"] == row["Id"]
-                and r["UserId"] == row["UserId"]]) == 1  # latest version only
+    assert (
+        len(
+            [
+                r
+                for r in mut.truth("course_results")
+                if r["Id"] == row["Id"] and r["UserId"] == row["UserId"]
+            ]
+        )
+        == 1
+    )  # latest version only
     user = mut.truth("users")[1]
     mut.touch("users", user["Id"], FirstName="Renamed & Co")
     assert mut.truth("users")[1]["FirstName"] == "Renamed & Co"
@@ -424,15 +505,15 @@ def test_remove_link(mut) -> None:
     removed = mut.remove_link("team_users", (row["TeamId"], row["Id"]))
     assert removed["Active"] is False and removed["UpdatedDate"] == NOW.replace(tzinfo=UTC)
     got = get(mut, "/org/teams/users", format="json", since="2026-11-27", to="2026-11-29").json()
-    assert [(r["TeamId"], r["Id"], r["Active"]) for r in got] == [
-        (row["TeamId"], row["Id"], False)]
+    assert [(r["TeamId"], r["Id"], r["Active"]) for r in got] == [(row["TeamId"], row["Id"], False)]
     with pytest.raises(ValueError, match="Active"):
         mut.remove_link("users", row["Id"])
 
 
 def test_add_rows_keep_joins(mut) -> None:
-    user = mut.add("users", FirstName="New", LastName="O'Person",
-                   CreatedDate="2026-11-27T10:00:00Z")
+    user = mut.add(
+        "users", FirstName="New", LastName="O'Person", CreatedDate="2026-11-27T10:00:00Z"
+    )
     assert user["Id"] in {u["Id"] for u in mut.truth("users")}
     link = mut.add("team_users", Id=user["Id"])
     assert link["TeamId"] in {t["Id"] for t in mut.truth("teams")}
@@ -441,12 +522,16 @@ def test_add_rows_keep_joins(mut) -> None:
     course = next(c for c in mut.truth("courses") if c["Id"] == result["Id"])
     assert result["Name"] == course["Name"] and result["Code"] == course["Code"]
     assert result["UpdatedDate"] == NOW.replace(tzinfo=UTC)
-    got = get(mut, "/org/results/details", format="json", since="2026-11-27",
-              to="2026-11-29").json()
+    got = get(
+        mut, "/org/results/details", format="json", since="2026-11-27", to="2026-11-29"
+    ).json()
     assert (result["UserId"], result["Id"]) in {(r["UserId"], r["Id"]) for r in got}
     mr = mut.add("module_results")
-    assert mr["ModuleResultId"] > max(r["ModuleResultId"] for r in mut.truth("module_results")
-                                      if r is not mr and r["ModuleResultId"] != mr["ModuleResultId"])
+    assert mr["ModuleResultId"] > max(
+        r["ModuleResultId"]
+        for r in mut.truth("module_results")
+        if r is not mr and r["ModuleResultId"] != mr["ModuleResultId"]
+    )
     with pytest.raises(ValueError, match="already has"):
         mut.add("team_users", TeamId=link["TeamId"], Id=link["Id"])
     with pytest.raises(ValueError, match="no field"):
@@ -456,24 +541,38 @@ def test_add_rows_keep_joins(mut) -> None:
 def test_admin_mutation_routes(mut) -> None:
     admin = mut.base_url.replace("/v1.svc", "/_sandbox")
     row = mut.truth("team_users")[0]
-    r = requests.post(admin + "/remove-link", json={"stream": "team_users",
-                                                    "key": [row["TeamId"], row["Id"]]}, timeout=5)
+    r = requests.post(
+        admin + "/remove-link",
+        json={"stream": "team_users", "key": [row["TeamId"], row["Id"]]},
+        timeout=5,
+    )
     assert r.status_code == 200 and r.json()["Active"] is False
     assert r.json()["UpdatedDate"] == "2026-11-28T00:00:00.000Z"
-    r = requests.post(admin + "/add", json={"stream": "teams", "fields": {"Name": "Added"}},
-                      timeout=5)
+    r = requests.post(
+        admin + "/add", json={"stream": "teams", "fields": {"Name": "Added"}}, timeout=5
+    )
     assert r.status_code == 201
-    r = requests.post(admin + "/touch", json={"stream": "teams", "key": r.json()["Id"],
-                                              "fields": {"Name": "Renamed"}}, timeout=5)
+    r = requests.post(
+        admin + "/touch",
+        json={"stream": "teams", "key": r.json()["Id"], "fields": {"Name": "Renamed"}},
+        timeout=5,
+    )
     assert r.json()["Name"] == "Renamed"
     user = mut.truth("users")[2]["Id"]
     assert requests.post(admin + "/delete-user", json={"user_id": user}, timeout=5).ok
     truth = requests.get(admin + "/truth", params={"stream": "users"}, timeout=5).json()
     assert user not in {u["Id"] for u in truth}
-    assert requests.post(admin + "/touch", json={"stream": "teams", "key": "nope"},
-                         timeout=5).status_code == 400
-    r = requests.post(admin + "/set-raw", json={"stream": "teams", "key": truth[0]["Id"],
-                                                "field": "Name", "raw": "x"}, timeout=5)
+    assert (
+        requests.post(
+            admin + "/touch", json={"stream": "teams", "key": "nope"}, timeout=5
+        ).status_code
+        == 400
+    )
+    r = requests.post(
+        admin + "/set-raw",
+        json={"stream": "teams", "key": truth[0]["Id"], "field": "Name", "raw": "x"},
+        timeout=5,
+    )
     assert r.ok and requests.post(admin + "/clear-raw", timeout=5).ok
 
 
@@ -483,19 +582,27 @@ def test_set_raw_and_extra_fields_on_world_streams(mut) -> None:
     session = mut.truth("ilt_sessions")[0]
     mut.set_raw("ilt_sessions", session["Id"], "Slots", "many")
     mut.configure(extra_fields={"Brand2": "b"})
-    window = {"since": f"{row['UpdatedDate']:%Y-%m-%d}",
-              "to": f"{row['UpdatedDate'] + timedelta(days=1):%Y-%m-%d}"}
+    window = {
+        "since": f"{row['UpdatedDate']:%Y-%m-%d}",
+        "to": f"{row['UpdatedDate'] + timedelta(days=1):%Y-%m-%d}",
+    }
     got = get(mut, "/org/results/details", format="json", **window).json()
     mine = next(r for r in got if (r["UserId"], r["Id"]) == (row["UserId"], row["Id"]))
     assert mine["UpdatedDate"] == "garbage" and mine["Brand2"] == "b"
     root = ET.fromstring(get(mut, "/org/results/details", **window).content)
-    el = next(e for e in root if e.findtext("UserId") == row["UserId"]
-              and e.findtext("Id") == row["Id"])
+    el = next(
+        e for e in root if e.findtext("UserId") == row["UserId"] and e.findtext("Id") == row["Id"]
+    )
     assert el.findtext("UpdatedDate") == "garbage" and el[-1].tag == "Brand2"
     side = "past" if session["EndDate"] < NOW.replace(tzinfo=UTC) else "future"
     body = get(mut, f"/sessions/{side}", format="json").json()
-    slots = [s["Slots"] for c in body for m in c["Modules"] for s in m["Sessions"]
-             if s["Id"] == session["Id"]]
+    slots = [
+        s["Slots"]
+        for c in body
+        for m in c["Modules"]
+        for s in m["Sessions"]
+        if s["Id"] == session["Id"]
+    ]
     assert slots == ["many"]
     mut.clear_raw()
     assert "garbage" not in get(mut, "/org/results/details", format="json", **window).text
@@ -507,9 +614,14 @@ def test_benchmark_scale_world_generates() -> None:
     from litmos_sandbox.world import Sizes
 
     ds = Dataset.generate(1, 2000, 1000)
-    w = World.generate(ds, 1, Sizes(users=2000, teams=50, courses=100, learning_paths=20,
-                                    course_results=20_000), NOW)
+    w = World.generate(
+        ds,
+        1,
+        Sizes(users=2000, teams=50, courses=100, learning_paths=20, course_results=20_000),
+        NOW,
+    )
     assert len(w.tables["course_results"].rows) == 20_000
-    rows = w.tables["course_results"].window(datetime(2026, 1, 1), datetime(2026, 1, 8),
-                                             lo_incl=True, hi_incl=False, count=1000)
+    rows = w.tables["course_results"].window(
+        datetime(2026, 1, 1), datetime(2026, 1, 8), lo_incl=True, hi_incl=False, count=1000
+    )
     assert 0 < len(rows) <= 1000

@@ -171,7 +171,7 @@ def test_every_attempt_takes_a_slot_of_the_request_budget(
 
 
 def test_requests_say_who_sends_them(sandbox: LitmosSandbox, config: dict) -> None:
-    from tests.support import LoopbackServer  # noqa: PLC0415
+    from tests.support import LoopbackServer
 
     with LoopbackServer() as api:
         run_achievements({**config, "api_url": f"{api.origin}/v1.svc"})
@@ -183,7 +183,7 @@ def test_requests_say_who_sends_them(sandbox: LitmosSandbox, config: dict) -> No
 def test_a_redirect_to_another_host_fails_the_run_and_the_key_never_goes_there(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float]
 ) -> None:
-    from tests.support import LoopbackServer  # noqa: PLC0415
+    from tests.support import LoopbackServer
 
     with LoopbackServer("127.0.0.2") as elsewhere:
         sandbox.configure(redirect_base=elsewhere.origin)
@@ -216,7 +216,7 @@ def test_a_redirect_on_the_same_host_is_followed(
 def test_a_body_of_the_wrong_shape_fails_at_once_with_one_line(
     config: dict, retry_sleeps: list[float], body: bytes, message: str
 ) -> None:
-    from tests.support import LoopbackServer  # noqa: PLC0415
+    from tests.support import LoopbackServer
 
     with LoopbackServer(reply=(200, {"Content-Type": "application/json"}, body)) as api:
         run = run_achievements({**config, "api_url": f"{api.origin}/v1.svc"}, allow_failure=True)
@@ -281,7 +281,7 @@ def test_a_bad_key_or_replication_value_fails_cleanly_before_any_state_covers_it
     field: str,
     raw: str,
     message: str,
-    with_start_date: bool,  # noqa: FBT001
+    with_start_date: bool,
 ) -> None:
     victim = sandbox.truth()[-1]  # the oldest row: on the last page
     sandbox.set_raw("achievements", victim["AchievementId"], field, raw)
@@ -290,8 +290,10 @@ def test_a_bad_key_or_replication_value_fails_cleanly_before_any_state_covers_it
     text = str(run.error)
     assert text.startswith("Cannot read an achievements record (AchievementId=")
     assert f"field {field}: {message}" in text
-    assert all(not s.get("bookmarks", {}).get("achievements", {}).get("replication_key_value")
-               for s in run.states)
+    assert all(
+        not s.get("bookmarks", {}).get("achievements", {}).get("replication_key_value")
+        for s in run.states
+    )
 
 
 def test_an_unknown_field_is_reported_once(
@@ -303,6 +305,5 @@ def test_an_unknown_field_is_reported_once(
     assert all("BrandNewField" not in r for r in run.records())
     warnings = [r.getMessage() for r in caplog.records if "BrandNewField" in r.getMessage()]
     assert warnings == [
-        "Litmos sent fields that achievements's schema does not have (not extracted):"
-        " BrandNewField"
+        "Litmos sent fields that achievements's schema does not have (not extracted): BrandNewField"
     ]

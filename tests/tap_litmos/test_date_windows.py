@@ -222,8 +222,8 @@ ORIGINS = {
 def test_rows_on_and_around_window_edges_are_emitted_exactly_once(
     sandbox: LitmosSandbox,
     config: dict,
-    since_inclusive: bool,  # noqa: FBT001
-    to_inclusive: bool,  # noqa: FBT001
+    since_inclusive: bool,
+    to_inclusive: bool,
     origin: str,
 ) -> None:
     sandbox.configure(org_since_inclusive=since_inclusive, org_to_inclusive=to_inclusive)

@@ -34,7 +34,7 @@ PAGE = 50  # rows a request: every sync below spans 7 to 13 pages
 POINTS = 5  # kill points a scenario
 START_DATE = "2025-01-01"
 SEEDS = {"json": 10, "xml": 20}  # kill points differ between scenarios, yet are fixed
-MID_HISTORY = dt.datetime(2025, 3, 1, 12)  # noqa: DTZ001 - the sandbox takes naive UTC
+MID_HISTORY = dt.datetime(2025, 3, 1, 12)
 
 
 def key(record: dict) -> int:

@@ -12,6 +12,7 @@ import pytest
 from tap_litmos.parsing import (
     LitmosBodyError,
     LitmosValueError,
+    XmlElements,
     format_datetime,
     format_since,
     json_rows,
@@ -23,7 +24,6 @@ from tap_litmos.parsing import (
     to_integer,
     to_unescaped_text,
     unescape_html,
-    XmlElements,
     xml_rows,
 )
 
@@ -92,7 +92,9 @@ def test_empty_dates_are_null(empty: str | None) -> None:
     assert to_datetime_text(empty) is None
 
 
-@pytest.mark.parametrize("bad", ["not-a-date", "/Date(abc)/", "2024-13-01", 12, "2024-02-30T00:00:00"])
+@pytest.mark.parametrize(
+    "bad", ["not-a-date", "/Date(abc)/", "2024-13-01", 12, "2024-02-30T00:00:00"]
+)
 def test_bad_dates_are_refused(bad: object) -> None:
     with pytest.raises(LitmosValueError):
         parse_datetime(bad)
@@ -125,7 +127,7 @@ def test_since_is_seconds_floored_utc_wall_clock() -> None:
 
 @pytest.mark.parametrize(
     ("wire", "expected"),
-    [(42, 42), ("42", 42), (" 7 ", 7), ("", None), (None, None), ("4.0", 4), (Decimal("3"), 3)],
+    [(42, 42), ("42", 42), (" 7 ", 7), ("", None), (None, None), ("4.0", 4), (Decimal(3), 3)],
 )
 def test_integers(wire: object, expected: int | None) -> None:
     assert to_integer(wire) == expected
@@ -139,8 +141,16 @@ def test_bad_integers_are_refused(bad: object) -> None:
 
 @pytest.mark.parametrize(
     ("wire", "expected"),
-    [(True, True), (False, False), ("true", True), ("False", False), ("1", True), ("0", False),
-     ("", None), (None, None)],
+    [
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("False", False),
+        ("1", True),
+        ("0", False),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_booleans(wire: object, expected: bool | None) -> None:
     assert to_boolean(wire) is expected
@@ -162,8 +172,16 @@ def test_decimals_keep_their_digits() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["&amp;lt;b&amp;gt;", "&amp;#39;", "Caf&eacute; &amp; &#233;t&#xE9;", "a &amp b", "&&amp;&",
-     "&quot;x&quot; &lt;&gt; &#39;", "no entities", "&#39;&amp;quot;"],
+    [
+        "&amp;lt;b&amp;gt;",
+        "&amp;#39;",
+        "Caf&eacute; &amp; &#233;t&#xE9;",
+        "a &amp b",
+        "&&amp;&",
+        "&quot;x&quot; &lt;&gt; &#39;",
+        "no entities",
+        "&#39;&amp;quot;",
+    ],
 )
 def test_fast_unescape_agrees_with_the_standard_library(text: str) -> None:
     assert unescape_html(text) == html.unescape(text)
@@ -229,9 +247,13 @@ def test_xml_nil_empty_and_nested() -> None:
     )
     assert xml_rows(page) == [
         {
-            "A": None, "B": None, "C": "", "D": "text",
-            "Days": XmlElements([("Day", XmlElements([("Id", "1")])),
-                                 ("Day", XmlElements([("Id", "2")]))]),
+            "A": None,
+            "B": None,
+            "C": "",
+            "D": "text",
+            "Days": XmlElements(
+                [("Day", XmlElements([("Id", "1")])), ("Day", XmlElements([("Id", "2")]))]
+            ),
         }
     ]
 
@@ -282,7 +304,9 @@ def test_the_fast_date_path_agrees_with_the_general_one() -> None:
     values += [0, -1, 951_782_400_000, 1_709_164_800_999]  # epoch, 1999-12-31, leap days
     for millis in values:
         wire = f"/Date({millis})/"
-        slow = format_datetime(dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(milliseconds=millis))
+        slow = format_datetime(
+            dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(milliseconds=millis)
+        )
         assert to_datetime_text(wire) == slow, wire
 
 
@@ -371,7 +395,11 @@ def test_a_bad_value_nulls_only_its_field_when_a_handler_is_given() -> None:
     )
     record = convert({"Name": "x", "Count": "many", "When": "soon", "Price": "1.5"})
     assert record == {
-        "Name": "x", "When": None, "Count": None, "Active": None, "Price": Decimal("1.5"),
+        "Name": "x",
+        "When": None,
+        "Count": None,
+        "Active": None,
+        "Price": Decimal("1.5"),
         "Missing": None,
     }
     assert seen == [("When", "soon"), ("Count", "many")]

@@ -56,7 +56,10 @@ def test_missing_api_key() -> None:
 def test_all_problems_are_reported_at_once() -> None:
     problems = find_problems({"page_size": 0, "region": "xx", "start_date": "soon"})
     assert sorted(p.split("'")[1] for p in problems) == [
-        "api_key", "page_size", "region", "start_date"
+        "api_key",
+        "page_size",
+        "region",
+        "start_date",
     ]
 
 

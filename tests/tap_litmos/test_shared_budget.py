@@ -29,7 +29,7 @@ API_KEY = "test-key-3f9a"
 LIMIT = 5  # attempts ...
 PERIOD = 1.0  # ... per this many seconds, in these tests
 PER_WORKER = 6  # each worker alone must wait once; two together, three windows
-PASSWORD = "hunter2-secret"  # noqa: S105  (a test server's, to prove it never leaks)
+PASSWORD = "hunter2-secret"
 
 WORKER = textwrap.dedent(
     """

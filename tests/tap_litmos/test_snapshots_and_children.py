@@ -234,7 +234,7 @@ def test_an_opt_in_child_costs_one_request_per_parent(
     sandbox: LitmosSandbox,
     config: dict,
     child: str,
-    with_parent: bool,  # noqa: FBT001
+    with_parent: bool,
     response_format: str,
 ) -> None:
     parent = PARENT[child]
@@ -300,6 +300,5 @@ def test_a_parent_deleted_between_its_list_and_its_child_request_is_skipped(
     assert {(r["UserId"], r["ID"]) for r in run.records("user_badges")} == truth
     assert len(paths) == 1 + len(sandbox.truth("users"))  # every other user was still read
     assert any(
-        "Skipped user_badges" in r.getMessage() and gone in r.getMessage()
-        for r in caplog.records
+        "Skipped user_badges" in r.getMessage() and gone in r.getMessage() for r in caplog.records
     )

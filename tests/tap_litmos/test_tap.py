@@ -93,9 +93,7 @@ def test_a_rejected_key_fails_in_one_line_without_echoing_it(
 
 
 def test_a_server_that_cannot_be_reached_fails_in_one_line(tmp_path: Path, config: dict) -> None:
-    result = tap_cli(
-        tmp_path, {**config, "api_url": "http://127.0.0.1:9/v1.svc", "max_retries": 0}
-    )
+    result = tap_cli(tmp_path, {**config, "api_url": "http://127.0.0.1:9/v1.svc", "max_retries": 0})
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert error_lines(result.stderr)
@@ -105,9 +103,7 @@ def test_a_server_that_cannot_be_reached_fails_in_one_line(tmp_path: Path, confi
 def test_the_api_key_never_appears_in_any_output(
     tmp_path: Path, sandbox: LitmosSandbox, config: dict, log_level: str
 ) -> None:
-    result = tap_cli(
-        tmp_path, config, env={"TAP_LITMOS_LOGLEVEL": log_level}, only="achievements"
-    )
+    result = tap_cli(tmp_path, config, env={"TAP_LITMOS_LOGLEVEL": log_level}, only="achievements")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('"type":"RECORD"') == 500
     assert API_KEY not in result.stdout
@@ -133,10 +129,23 @@ def test_about_and_version() -> None:
     )
     info = json.loads(about.stdout)
     assert info["name"] == "tap-litmos"
-    assert {"api_key", "source", "region", "api_url", "start_date", "lookback_days", "user_ids",
-            "response_format", "page_size", "request_timeout"} <= set(info["settings"]["properties"])
+    assert {
+        "api_key",
+        "source",
+        "region",
+        "api_url",
+        "start_date",
+        "lookback_days",
+        "user_ids",
+        "response_format",
+        "page_size",
+        "request_timeout",
+    } <= set(info["settings"]["properties"])
     version = subprocess.run(
-        [sys.executable, "-m", "tap_litmos", "--version"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "tap_litmos", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert version.stdout.startswith("tap-litmos v")
 
@@ -167,7 +176,7 @@ HARDENING_SCENARIOS: dict[str, t.Callable[[LitmosSandbox, str], None]] = {
 def test_hardening_runs_never_show_the_key_and_fail_in_one_line(
     tmp_path: Path, sandbox: LitmosSandbox, config: dict, scenario: str, log_level: str
 ) -> None:
-    from tests.support import LoopbackServer  # noqa: PLC0415
+    from tests.support import LoopbackServer
 
     with LoopbackServer("127.0.0.2") as elsewhere:
         HARDENING_SCENARIOS[scenario](sandbox, elsewhere.origin)

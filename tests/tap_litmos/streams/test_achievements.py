@@ -106,9 +106,7 @@ def test_paging_request_counts(sandbox: LitmosSandbox, config: dict, page_size: 
     # exact multiple does one (empty) request more tell the end.
     expected = math.ceil(500 / page_size) + (1 if 500 % page_size == 0 else 0)
     assert len(requests) == expected
-    assert [int(r["params"]["start"]) for r in requests] == [
-        i * page_size for i in range(expected)
-    ]
+    assert [int(r["params"]["start"]) for r in requests] == [i * page_size for i in range(expected)]
     assert all(r["params"]["limit"] == str(page_size) for r in requests)
 
 
@@ -146,7 +144,9 @@ def test_second_run_sends_the_bookmark_and_emits_only_new_and_boundary(
     first = run_achievements(config)
     bookmark = first.bookmark()
     assert bookmark == max(r["AchievementDate"] for r in truth_since(sandbox))
-    boundary = {r["AchievementId"] for r in truth_since(sandbox) if r["AchievementDate"] == bookmark}
+    boundary = {
+        r["AchievementId"] for r in truth_since(sandbox) if r["AchievementDate"] == bookmark
+    }
 
     later = dt.datetime.fromisoformat(bookmark.replace("Z", "+00:00")) + dt.timedelta(hours=5)
     added = sandbox.add_achievements(count=3, achievement_date=later.replace(tzinfo=None))
@@ -174,12 +174,17 @@ def test_records_before_the_bookmark_in_the_same_second_are_dropped(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
     second = dt.datetime(2026, 7, 1, 10, 0, 0)
-    early, late = sandbox.add_achievements(count=1, achievement_date=second.replace(microsecond=200_000)) + \
-        sandbox.add_achievements(count=1, achievement_date=second.replace(microsecond=700_000))
-    state = {"bookmarks": {"achievements": {
-        "replication_key": "AchievementDate",
-        "replication_key_value": "2026-07-01T10:00:00.500Z",
-    }}}
+    early, late = sandbox.add_achievements(
+        count=1, achievement_date=second.replace(microsecond=200_000)
+    ) + sandbox.add_achievements(count=1, achievement_date=second.replace(microsecond=700_000))
+    state = {
+        "bookmarks": {
+            "achievements": {
+                "replication_key": "AchievementDate",
+                "replication_key_value": "2026-07-01T10:00:00.500Z",
+            }
+        }
+    }
     run = run_achievements(config, state=state)
     emitted = {r["AchievementId"] for r in run.records()}
     assert late.achievement_id in emitted
@@ -191,10 +196,14 @@ def test_paging_stops_at_rows_older_than_the_cutoff(sandbox: LitmosSandbox, conf
     base = dt.datetime(2026, 7, 2, 8, 0, 0)
     old = sandbox.add_achievements(count=3, achievement_date=base.replace(microsecond=100_000))
     new = sandbox.add_achievements(count=4, achievement_date=base + dt.timedelta(hours=1))
-    state = {"bookmarks": {"achievements": {
-        "replication_key": "AchievementDate",
-        "replication_key_value": "2026-07-02T08:00:00.900Z",
-    }}}
+    state = {
+        "bookmarks": {
+            "achievements": {
+                "replication_key": "AchievementDate",
+                "replication_key_value": "2026-07-02T08:00:00.900Z",
+            }
+        }
+    }
     # The server returns the 4 new rows and the 3 same-second older ones (7 rows);
     # with 5 rows a page, page one is full but ends with an older row: stop there.
     run = run_achievements({**config, "page_size": 5}, state=state)
@@ -226,9 +235,14 @@ def test_an_interrupted_run_keeps_the_old_bookmark(
     sandbox: LitmosSandbox, config: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = "2025-01-01T00:00:00.000Z"
-    old_state = {"bookmarks": {"achievements": {
-        "replication_key": "AchievementDate", "replication_key_value": old,
-    }}}
+    old_state = {
+        "bookmarks": {
+            "achievements": {
+                "replication_key": "AchievementDate",
+                "replication_key_value": old,
+            }
+        }
+    }
     expected = truth_since(sandbox, dt.datetime(2025, 1, 1, tzinfo=UTC))
     assert len(expected) > 250
     monkeypatch.setattr(Stream, "STATE_MSG_FREQUENCY", 50)  # interim STATE messages
