@@ -373,9 +373,14 @@ class LitmosStream(RESTStream[int]):
         try:
             return self._convert(row)
         except LitmosValueError as exc:
-            article = "an" if self.name[:1] in "aeiou" else "a"
-            msg = f"Cannot read {article} {self.name} record ({self._key_text(row)}): {exc}"
-            raise LitmosAPIError(msg) from exc
+            raise self.unreadable(row, str(exc)) from exc
+
+    def unreadable(self, row: Mapping[str, object], why: str) -> LitmosAPIError:
+        """The one-line failure for a row whose key values cannot be read."""
+        article = "an" if self.name[:1] in "aeiou" else "a"
+        return LitmosAPIError(
+            f"Cannot read {article} {self.name} record ({self._key_text(row)}): {why}"
+        )
 
     def wanted(self, record: Record) -> bool:
         """Whether this run emits the record: not older than the starting cutoff."""

@@ -17,7 +17,7 @@ import functools
 import typing as t
 from http import HTTPStatus
 
-from tap_litmos.client import LitmosAPIError, LitmosStream
+from tap_litmos.client import LitmosStream
 from tap_litmos.parsing import format_datetime, format_since, parse_datetime, to_datetime_text
 
 if t.TYPE_CHECKING:
@@ -31,7 +31,6 @@ try:
 except ImportError:  # Python < 3.12
     from typing_extensions import override
 
-UTC = dt.timezone.utc
 ONE_SECOND = dt.timedelta(seconds=1)
 
 
@@ -131,11 +130,8 @@ class DateWindowStream(LitmosStream):
     def to_record(self, row: t.Mapping[str, object], context: Context | None) -> Record | None:
         record = super().to_record(row, context)
         if record is not None and record[self.replication_key] is None:
-            msg = (
-                f"Cannot read a {self.name} record ({self._key_text(row)}):"
-                f" it has no {self.replication_key}, so no window holds it"
-            )
-            raise LitmosAPIError(msg)
+            why = f"it has no {self.replication_key}, so no window holds it"
+            raise self.unreadable(row, why)
         return record
 
     @override

@@ -13,8 +13,11 @@ import datetime as dt
 import http.server
 import io
 import json
+import subprocess
+import sys
 import threading
 import typing as t
+from pathlib import Path
 
 from tap_litmos.tap import TapLitmos
 
@@ -251,3 +254,27 @@ def run_achievements(
     """`run_tap` with only `achievements` selected: for tests of what every stream inherits."""
     catalog = catalog_selecting(config, "achievements")
     return run_tap(config, state, catalog, allow_failure=allow_failure)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO = str(Path(sys.executable).parent / "meltano")
+
+
+def meltano_cli(env: dict[str, str], cwd: Path = ROOT) -> t.Callable[..., str]:
+    """`meltano ARGS` in this project: asserts success and that the key never shows."""
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [MELTANO, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert API_KEY not in result.stdout + result.stderr
+        return result.stdout
+
+    return run

@@ -10,21 +10,18 @@ import datetime as dt
 import json
 import os
 import re
-import subprocess
-import sys
 import typing as t
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.support import API_KEY, expected_record
+from tests.support import API_KEY, expected_record, meltano_cli
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-MELTANO = str(Path(sys.executable).parent / "meltano")
 
 pytestmark = pytest.mark.meltano
 
@@ -44,19 +41,7 @@ def meltano(sandbox: LitmosSandbox, tmp_path: Path) -> t.Callable[..., str]:
     }
     (tmp_path / "jsonl").mkdir()
 
-    def run(*args: str) -> str:
-        result = subprocess.run(
-            [MELTANO, *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert API_KEY not in result.stdout + result.stderr
-        return result.stdout
+    run = meltano_cli(env)
 
     run("install", "--plugin-type", "extractor", "tap-litmos")
     run("install", "--plugin-type", "loader", "target-jsonl", "target-duckdb")

@@ -21,10 +21,7 @@ import datetime as dt
 import decimal
 import json
 import os
-import subprocess
-import sys
 import typing as t
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -33,13 +30,11 @@ from psycopg import sql
 from litmos_sandbox import LitmosSandbox
 from tap_litmos.streams import STREAM_TYPES
 from tests import servers
-from tests.support import API_KEY
+from tests.support import API_KEY, meltano_cli
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
-MELTANO = str(Path(sys.executable).parent / "meltano")
 UTC = dt.timezone.utc
 
 pytestmark = pytest.mark.meltano
@@ -189,19 +184,7 @@ def warehouse(
             "TARGET_POSTGRES_DATABASE": DATABASE,
         }
 
-        def meltano(*args: str) -> str:
-            result = subprocess.run(
-                [MELTANO, *args],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=900,
-                check=False,
-            )
-            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-            assert API_KEY not in result.stdout + result.stderr
-            return result.stdout
+        meltano = meltano_cli(env)
 
         meltano("install", "--plugin-type", "extractor", "tap-litmos")
         meltano("install", "--plugin-type", "loader", "target-postgres")
