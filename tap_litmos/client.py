@@ -105,8 +105,9 @@ class LitmosStream(RESTStream[int]):
     #: What a child stream's context carries: {context key: field of this record}.
     #: Ids only, so a child's requests and records are all it can change.
     child_context_keys: t.ClassVar[dict[str, str]] = {}
-    # One flat bookmark per stream, never one per partition or parent record: the
-    # state stays small and a run interrupted half-way simply starts over.
+    # One flat bookmark per stream, never one per partition or parent record, so the state
+    # stays small (the SDK's per-partition state is quadratic in parents). How a run
+    # resumes after an interruption is the access pattern's (patterns.py).
     state_partitioning_keys: t.ClassVar[list[str] | None] = []  # type: ignore[misc]
 
     # --- Connection -----------------------------------------------------------------
@@ -224,8 +225,9 @@ class LitmosStream(RESTStream[int]):
     @override
     def backoff_handler(self, details: t.Any) -> None:
         failure = details.get("exception")
+        # Our own retriable errors already say what happened; a network error needs naming.
         reason = (
-            str(failure) if isinstance(failure, RetriableAPIError) else (describe_failure(failure))
+            str(failure) if isinstance(failure, RetriableAPIError) else describe_failure(failure)
         )
         self.logger.warning(
             "Retrying %s in %.0f s (attempt %d of %d): %s",
