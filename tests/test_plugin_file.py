@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import API_KEY, expected_record
+from tests.support import API_KEY, expected_record, meltano_cli
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
@@ -27,7 +27,6 @@ if t.TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_FILE = ROOT / "tap-litmos.yml"
 BIN = Path(sys.executable).parent
-MELTANO = str(BIN / "meltano")
 
 # Meltano Hub's JSON schemas (github.com/meltano/hub, schemas/plugin_definitions/
 # extractors.schema.json, schemas/common/{common,extractors_specific,base_setting}.schema.json).
@@ -297,24 +296,12 @@ def test_a_new_meltano_project_adds_the_plugin_from_the_file_and_runs_it(
     )
     (tmp_path / "jsonl").mkdir()
 
-    def meltano(*args: str, cwd: Path = project) -> str:
-        result = subprocess.run(
-            [MELTANO, *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert API_KEY not in result.stdout + result.stderr
-        return result.stdout
+    meltano = meltano_cli(env, cwd=project)
 
     def extractors() -> dict[str, t.Any]:
         return yaml.safe_load((project / "meltano.yml").read_text())["plugins"]
 
-    meltano("init", str(project), "--no-usage-stats", cwd=tmp_path)
+    meltano_cli(env, cwd=tmp_path)("init", str(project), "--no-usage-stats")
     meltano(
         "add",
         "--plugin-type",
