@@ -26,7 +26,7 @@ from litmos_sandbox import wire
 from litmos_sandbox.data import Achievement, Dataset, truth_to_json
 from litmos_sandbox.faults import DEFAULT_RANDOM_KINDS, FaultPlan, Throttle, check_kinds
 from litmos_sandbox.render import PageRenderer
-from litmos_sandbox.world import Sizes, World, wall
+from litmos_sandbox.world import ORG_ORDERS, Sizes, World, wall
 
 API_PREFIX = "/v1.svc"
 MAX_LIMIT = 1000  # §4: "Total records to return (max 1000)"
@@ -94,6 +94,7 @@ _RUNTIME_OPTIONS = (
     "extra_fields",
     "org_since_inclusive",
     "org_to_inclusive",
+    "org_order",
 )
 _FIXED_OPTIONS = ("host", "port")
 
@@ -336,6 +337,7 @@ class LitmosSandbox:
         now: datetime | str | None = None,
         org_since_inclusive: bool = True,
         org_to_inclusive: bool = False,
+        org_order: str = "date",
     ) -> None:
         """Generate the dataset; call :meth:`start` (or use ``with``) to serve it."""
         self._options: dict[str, Any] = {
@@ -370,6 +372,7 @@ class LitmosSandbox:
             "now": wall(now),
             "org_since_inclusive": bool(org_since_inclusive),
             "org_to_inclusive": bool(org_to_inclusive),
+            "org_order": org_order,
         }
         self._validate(self._options)
         self._dataset = Dataset.generate(seed, users, achievements)
@@ -610,6 +613,9 @@ class LitmosSandbox:
             if opts[name] is not None and (not isinstance(opts[name], int) or opts[name] < 0):
                 msg = f"{name} must be None or a non-negative int"
                 raise ValueError(msg)
+        if opts["org_order"] not in ORG_ORDERS:
+            msg = f"org_order must be one of {ORG_ORDERS}"
+            raise ValueError(msg)
         if opts["xml_nil_style"] not in ("i", "bare"):
             msg = "xml_nil_style must be 'i' or 'bare'"
             raise ValueError(msg)
@@ -889,6 +895,7 @@ class LitmosSandbox:
                     hi_incl=opts["org_to_inclusive"],
                     start=start,
                     count=count,
+                    order=opts["org_order"],
                 )
             else:
                 if ep.family == "ilt":

@@ -139,7 +139,7 @@ M = "modules"
 _ORG_NOTE = (
     "since AND to required (<= 7 days); filtered on {df} with since/to inclusiveness set by "
     "org_since_inclusive (default True) / org_to_inclusive (default False); ascending "
-    "{df} then primary key."
+    "{df} then primary key (org_order: date_desc, key)."
 )
 
 # --- snapshots ------------------------------------------------------------------------------

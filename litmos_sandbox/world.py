@@ -164,13 +164,22 @@ class Table:
         hi_incl: bool,
         start: int = 0,
         count: int | None = None,
+        order: str = "date",
     ) -> list[tuple]:
-        """Rows with lo <(=) date <(=) hi, ascending (date, key), sliced."""
+        """Rows with lo <(=) date <(=) hi, sliced, in ``order`` (see ``ORG_ORDERS``)."""
         first = bisect_left(self._stamps, lo) if lo_incl else bisect_right(self._stamps, lo)
         last = bisect_right(self._stamps, hi) if hi_incl else bisect_left(self._stamps, hi)
+        rows = self.rows
+        if order != "date":
+            picked = self._idx[first:last]
+            if order == "date_desc":
+                picked.reverse()
+            else:  # "key"
+                picked.sort(key=lambda entry: entry[1])
+            page = picked[start:] if count is None else picked[start : start + count]
+            return [rows[k] for _, k in page]
         begin = first + start
         end = last if count is None else min(last, begin + count)
-        rows = self.rows
         return [rows[k] for _, k in self._idx[begin:end]] if begin < end else []
 
     def ordered(self) -> list[tuple]:
@@ -178,6 +187,11 @@ class Table:
         if self.dated:
             return [self.rows[k] for _, k in self._idx]
         return list(self.rows.values())
+
+
+#: What order an /org/* page lists its rows in (Litmos documents none, litmos-api.md):
+#: ascending date then key (the default), descending date, or by key alone.
+ORG_ORDERS = ("date", "date_desc", "key")
 
 
 def _clean(text: str) -> str:

@@ -110,6 +110,17 @@ class LitmosStream(RESTStream[int]):
     # resumes after an interruption is the access pattern's (patterns.py).
     state_partitioning_keys: t.ClassVar[list[str] | None] = []  # type: ignore[misc]
 
+    # --- Sync -----------------------------------------------------------------------
+
+    @override
+    def sync(self, context: Context | None = None) -> None:
+        super().sync(context)
+        if self.parent_stream_type is None:
+            # This stream and its children are read in full: only now may a target drop
+            # the rows their new versions lack (writer.py holds ACTIVATE_VERSION until
+            # here). A sync that raised, or stopped at a record limit, activates nothing.
+            self._tap.message_writer.activate_held_versions()  # type: ignore[attr-defined]
+
     # --- Connection -----------------------------------------------------------------
 
     @property

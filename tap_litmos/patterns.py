@@ -41,7 +41,8 @@ class SnapshotStream(LitmosStream):
     @override
     def emit_activate_version_messages(self) -> bool:
         # Each run is a complete copy: a target that honours ACTIVATE_VERSION can then
-        # drop (or mark deleted) the rows this run did not send.
+        # drop (or mark deleted) the rows this run did not send. The message goes out
+        # once the stream is read in full (LitmosStream.sync, writer.py).
         return True
 
 

@@ -58,6 +58,9 @@ class TapLitmos(Tap):
 
     @override
     def sync_all(self) -> None:
+        # ACTIVATE_VERSION after each snapshot's records, but where the SDK sends it (first)
+        # when records travel in BATCH files, whose rows carry no version (writer.py).
+        self.message_writer.hold_versions = not self.config.get("batch_config")  # type: ignore[attr-defined]
         try:
             super().sync_all()
         finally:

@@ -6,6 +6,17 @@ buffer at all. Here RECORD lines gather in a 64 KiB block, and every other messa
 (SCHEMA, STATE ...) first writes out the block, then itself, then flushes. So a STATE
 always reaches the target after every RECORD it covers; records still in the block
 when a run dies were never covered by a STATE, so the next run extracts them again.
+
+ACTIVATE_VERSION is held back until the stream that sent it (with its children) has been
+read in full (`activate_held_versions`, called by the stream). The SDK sends it before a
+snapshot's records, and a target with `hard_delete` then deletes every row of the older
+version at once: the table would be empty, then partial, for the whole read, and stay
+partial if the run died. Sent after the records, it deletes only the rows that Litmos no
+longer has; a run that dies sends none, and the table keeps the previous copy plus
+whatever this run upserted.
+
+Not with BATCH messages (`hold_versions` off): a batch file's rows reach the target
+without a version, and a version activated after them would delete them all.
 """
 
 from __future__ import annotations
@@ -25,7 +36,6 @@ except ImportError:  # Python < 3.12
     from typing_extensions import override
 
 BLOCK_BYTES = 64 * 1024
-_SAID_ONCE = frozenset({SingerMessageType.SCHEMA, SingerMessageType.ACTIVATE_VERSION})
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -35,20 +45,44 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         """Start with an empty block."""
         super().__init__()
         self._block = bytearray()
-        self._last_said: dict[tuple[str, str], bytes] = {}
+        self._last_schema: dict[str, bytes] = {}
+        self._last_version: dict[str, bytes] = {}
+        self._held_versions: dict[str, bytes] = {}
+        #: Hold ACTIVATE_VERSION until `activate_held_versions` (RECORD runs), or send it
+        #: where the SDK does (BATCH runs).
+        self.hold_versions = True
 
     @override
     def write_message(self, message: Message) -> None:
+        # format_message reuses one buffer for every message: a line kept must be a copy.
         line = self.format_message(message)
-        if message.type in _SAID_ONCE:
-            # The SDK repeats a child stream's SCHEMA (and a snapshot child's
-            # ACTIVATE_VERSION) for every parent record; one is enough for a target.
-            said = (message.type, getattr(message, "stream", ""))
-            if self._last_said.get(said) == line:
+        if message.type == SingerMessageType.ACTIVATE_VERSION:
+            # The SDK sends a snapshot child's one for every parent record: one is enough.
+            stream = message.stream  # type: ignore[attr-defined]
+            if self.hold_versions:
+                self._held_versions[stream] = bytes(line)
                 return
-            self._last_said[said] = line
+            if self._last_version.get(stream) == line:
+                return
+            self._last_version[stream] = bytes(line)
+        if message.type == SingerMessageType.SCHEMA:
+            # The SDK repeats a child stream's SCHEMA for every parent record; one is
+            # enough for a target.
+            stream = message.stream  # type: ignore[attr-defined]
+            if self._last_schema.get(stream) == line:
+                return
+            self._last_schema[stream] = bytes(line)
+        self._write(message.type, line)
+
+    def activate_held_versions(self) -> None:
+        """Send the held ACTIVATE_VERSION messages, after every record they cover."""
+        for line in self._held_versions.values():
+            self._write(SingerMessageType.ACTIVATE_VERSION, line)
+        self._held_versions.clear()
+
+    def _write(self, message_type: str, line: bytes) -> None:
         self._block += line
-        if message.type != SingerMessageType.RECORD or len(self._block) >= BLOCK_BYTES:
+        if message_type != SingerMessageType.RECORD or len(self._block) >= BLOCK_BYTES:
             self.flush()
 
     def flush(self) -> None:

@@ -186,35 +186,13 @@ def s3fs_requirement() -> str:
         return "s3fs"
 
 
-#: target-postgres as meltano.yml declares it (used only if meltano.yml does not yet).
-TARGET_POSTGRES: dict[str, t.Any] = {
-    "name": "target-postgres",
-    "namespace": "target_postgres",
-    "pip_url": "meltanolabs-target-postgres==0.8.1",
-    "executable": "target-postgres",
-    "env": {"PGTZ": "UTC"},
-    "settings": [
-        {"name": name, "kind": kind}
-        for name, kind in (
-            ("host", "string"),
-            ("port", "integer"),
-            ("user", "string"),
-            ("password", "string"),
-            ("database", "string"),
-            ("default_target_schema", "string"),
-            ("add_record_metadata", "boolean"),
-            ("activate_version", "boolean"),
-            ("hard_delete", "boolean"),
-            ("batch_size_rows", "integer"),
-        )
-    ],
-    "config": {
-        "default_target_schema": "litmos",
-        "add_record_metadata": True,
-        "activate_version": True,
-        "hard_delete": True,
-    },
-}
+def absolute_pip_url(pip_url: str) -> str:
+    """A meltano.yml `pip_url` whose local paths (`.`, `./...`) point into this checkout."""
+    return " ".join(
+        str(ROOT / word) if word == "." or word.startswith("./") else word
+        for word in pip_url.split()
+    )
+
 
 #: The SDK's `batch_config`, declared so Meltano passes `TAP_LITMOS_BATCH_CONFIG` (JSON).
 BATCH_CONFIG_SETTING = {
@@ -227,9 +205,8 @@ BATCH_CONFIG_SETTING = {
 def object_storage_meltano_yml() -> str:
     """The repository's meltano.yml, plus what object storage needs.
 
-    - the tap from this checkout (an absolute path: the copies live elsewhere) with s3fs,
-      so its SDK can write BATCH files to `s3://`;
-    - s3fs beside target-postgres, so its SDK can read them;
+    - the tap and the loader from this checkout (absolute paths: the copies live
+      elsewhere), each with s3fs, so their SDKs can write and read BATCH files on `s3://`;
     - a declared `batch_config` setting on the tap (Meltano ignores undeclared settings in
       the environment).
     """
@@ -238,17 +215,13 @@ def object_storage_meltano_yml() -> str:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     s3fs = s3fs_requirement()
     plugins = project["plugins"]
-    for tap in plugins["extractors"]:
-        if tap["name"] == "tap-litmos":
-            tap["pip_url"] = f"-e {ROOT} {s3fs}"
-            if not any(s["name"] == "batch_config" for s in tap.get("settings", [])):
-                tap.setdefault("settings", []).append(BATCH_CONFIG_SETTING)
-    loaders = plugins["loaders"]
-    if not any(p["name"] == "target-postgres" for p in loaders):
-        loaders.append(json.loads(json.dumps(TARGET_POSTGRES)))
-    for loader in loaders:
-        if loader["name"] == "target-postgres" and "s3fs" not in loader["pip_url"]:
-            loader["pip_url"] = f"{loader['pip_url']} {s3fs}"
+    for plugin in [*plugins["extractors"], *plugins["loaders"]]:
+        if plugin["name"] in ("tap-litmos", "target-postgres"):
+            plugin["pip_url"] = f"{absolute_pip_url(plugin['pip_url'])} {s3fs}"
+        if plugin["name"] == "tap-litmos" and not any(
+            s["name"] == "batch_config" for s in plugin.get("settings", [])
+        ):
+            plugin.setdefault("settings", []).append(BATCH_CONFIG_SETTING)
     return yaml.safe_dump(project, sort_keys=False)
 
 

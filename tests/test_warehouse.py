@@ -3,7 +3,8 @@
 The PostgreSQL server is started here, on a free port of 127.0.0.1 in a temporary
 directory (`tests/servers.py`), and stopped at the end; its default TimeZone is US
 Pacific on purpose, so a date-time that relied on the server's zone would land at the
-wrong instant. The loader is the MeltanoLabs target-postgres pinned in meltano.yml,
+wrong instant. The loader is the one meltano.yml declares: MeltanoLabs target-postgres
+with date-times as `timestamp with time zone` (loaders/target-postgres-timestamptz),
 configured only through the environment, as a deployment would configure it.
 
 Every stream is selected (the three opt-in fan-outs too, `TAP_LITMOS__SELECT`). Two
@@ -12,6 +13,9 @@ link stream, a course result touched, achievements added), then the tables are c
 with the sandbox's ground truth: one row per primary key (the boundary re-reads of the
 second run are absorbed by the key), every value, the column types, and the rows that
 ACTIVATE_VERSION must delete. The runs happen once for the module; each test reads.
+
+A last test loads a table with the upstream target first (zone-less date-times) and
+shows the loader migrating it to the same instants.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ import datetime as dt
 import decimal
 import json
 import os
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -30,7 +37,7 @@ from psycopg import sql
 from litmos_sandbox import LitmosSandbox
 from tap_litmos.streams import STREAM_TYPES
 from tests import servers
-from tests.support import API_KEY, meltano_cli
+from tests.support import API_KEY, ROOT, catalog_selecting, meltano_cli
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,8 +62,7 @@ SQL_TYPES = {
     "dec": {"numeric"},
     "bool": {"boolean"},
 }
-#: What target-postgres 0.8.1 makes of a JSON Schema date-time (see the xfail below).
-DATE_TIME_TYPE = "timestamp without time zone"
+DATE_TIME_TYPE = "timestamp with time zone"
 #: The `/org/*` link streams: a removal arrives as `Active = false` on the same key.
 LINK_STREAMS = (
     "user_courses",
@@ -92,11 +98,9 @@ class Warehouse:
 
 
 def key_of(stream: str, row: dict, sandbox: LitmosSandbox) -> tuple:
-    """The primary key of a truth row or a loaded row (login_activity's holds a date)."""
-    return tuple(
-        as_instant(v) if isinstance(v, dt.datetime) else v
-        for v in (row[k] for k in sandbox.spec(stream).key)
-    )
+    """The primary key of a truth row or a loaded row (login_activity's holds a date-time:
+    aware in both, so equal instants are equal keys)."""
+    return tuple(row[k] for k in sandbox.spec(stream).key)
 
 
 def expected_rows(warehouse: Warehouse, stream: str) -> dict[tuple, dict]:
@@ -141,13 +145,6 @@ def column_types(con: psycopg.Connection, stream: str) -> dict[str, str]:
     return dict(rows)
 
 
-def as_instant(value: dt.datetime | None) -> dt.datetime | None:
-    """A loaded date-time as an instant: a zone-less one is read as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 # --- The runs --------------------------------------------------------------------------
 
 
@@ -156,38 +153,56 @@ def postgres() -> Iterator[servers.Server]:
     yield from servers.pytest_server(lambda: servers.postgres_server(timezone=SERVER_TIMEZONE))
 
 
+def meltano_env(folder: Path, **extra: str) -> dict[str, str]:
+    """This environment without libpq or loader settings, Meltano's database in `folder`."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PG", "TARGET_POSTGRES_"))},
+        "MELTANO_DATABASE_URI": f"sqlite:///{folder}/meltano.db",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_ENVIRONMENT": "dev",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def loader_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tap and the loader installed by Meltano; the loader venv's bin directory."""
+    meltano = meltano_cli(meltano_env(tmp_path_factory.mktemp("install")))
+    meltano("install", "--plugin-type", "extractor", "tap-litmos")
+    meltano("install", "--plugin-type", "loader", "target-postgres")
+    return ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin"
+
+
+def create_database(server: servers.Server, name: str) -> str:
+    """A new database on `server`; its URL."""
+    with psycopg.connect(server.url, autocommit=True) as con:
+        con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return f"postgresql://{servers.POSTGRES_USER}@{server.host}:{server.port}/{name}"
+
+
 @pytest.fixture(scope="module")
 def warehouse(
-    postgres: servers.Server, tmp_path_factory: pytest.TempPathFactory
+    postgres: servers.Server, loader_bin: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Warehouse]:
     tmp_path = tmp_path_factory.mktemp("warehouse")
-    with psycopg.connect(postgres.url, autocommit=True) as con:
-        con.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
-    url = f"postgresql://{servers.POSTGRES_USER}@{postgres.host}:{postgres.port}/{DATABASE}"
+    url = create_database(postgres, DATABASE)
 
     with LitmosSandbox(seed=7, users=12, achievements=60, api_key=API_KEY) as sandbox:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("PG", "TARGET_POSTGRES_"))},
-            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_ENVIRONMENT": "dev",
-            "TAP_LITMOS_API_URL": sandbox.base_url,
-            "TAP_LITMOS_API_KEY": API_KEY,
-            "TAP_LITMOS_START_DATE": START_DATE.isoformat(),
-            "TAP_LITMOS_MAX_REQUESTS_PER_MINUTE": "0",
+        env = meltano_env(
+            tmp_path,
+            TAP_LITMOS_API_URL=sandbox.base_url,
+            TAP_LITMOS_API_KEY=API_KEY,
+            TAP_LITMOS_START_DATE=START_DATE.isoformat(),
+            TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",
             # Every stream, the opt-in fan-outs (user_badges, ilt_rollcall, ilt_attendance) too.
-            "TAP_LITMOS__SELECT": json.dumps(["*.*"]),
-            "TARGET_POSTGRES_HOST": postgres.host,
-            "TARGET_POSTGRES_PORT": str(postgres.port),
-            "TARGET_POSTGRES_USER": servers.POSTGRES_USER,
-            "TARGET_POSTGRES_PASSWORD": "",  # trust authentication on loopback
-            "TARGET_POSTGRES_DATABASE": DATABASE,
-        }
-
+            TAP_LITMOS__SELECT=json.dumps(["*.*"]),
+            TARGET_POSTGRES_HOST=postgres.host,
+            TARGET_POSTGRES_PORT=str(postgres.port),
+            TARGET_POSTGRES_USER=servers.POSTGRES_USER,
+            TARGET_POSTGRES_PASSWORD="",  # trust authentication on loopback
+            TARGET_POSTGRES_DATABASE=DATABASE,
+        )
         meltano = meltano_cli(env)
-
-        meltano("install", "--plugin-type", "extractor", "tap-litmos")
-        meltano("install", "--plugin-type", "loader", "target-postgres")
 
         first_run_started = dt.datetime.now(UTC)
         meltano("run", "tap-litmos", "target-postgres")
@@ -275,14 +290,12 @@ def test_one_row_per_primary_key_of_the_truth(
 def test_every_value_is_the_truth(
     warehouse: Warehouse, con: psycopg.Connection, stream: str
 ) -> None:
-    spec = warehouse.sandbox.spec(stream)
-    dates = {f.name for f in spec.fields + spec.parents if f.kind in DATE_KINDS}
+    # Date-times compare as instants (aware on both sides), decimals as Decimals.
     expected = expected_rows(warehouse, stream)
     for row in table_rows(con, stream):
         key = key_of(stream, row, warehouse.sandbox)
         truth = expected[key]
-        loaded = {name: as_instant(row[name]) if name in dates else row[name] for name in truth}
-        assert loaded == truth, f"{stream} {key}"
+        assert {name: row[name] for name in truth} == truth, f"{stream} {key}"
 
 
 @pytest.mark.parametrize("stream", LitmosSandbox.streams())
@@ -299,8 +312,9 @@ def test_column_types(warehouse: Warehouse, con: psycopg.Connection, stream: str
 def test_date_times_are_the_right_instants_whatever_the_server_zone(
     warehouse: Warehouse, con: psycopg.Connection
 ) -> None:
-    # The server's default zone is US Pacific; the loader's sessions use UTC (PGTZ in
-    # meltano.yml), so a zone-less column holds the UTC wall clock of each instant.
+    # The server's default zone is US Pacific and nothing sets a session's zone (no PGTZ),
+    # neither the loader's nor this one: a value that leaned on a zone would be hours off.
+    assert query(con, "show timezone") == [(SERVER_TIMEZONE,)]
     checked = 0
     for stream in warehouse.sandbox.streams():
         spec = warehouse.sandbox.spec(stream)
@@ -309,16 +323,11 @@ def test_date_times_are_the_right_instants_whatever_the_server_zone(
             keys = sorted(k for k, r in expected.items() if r[field.name] is not None)[:3]
             for key in keys:
                 where = sql.SQL(" and ").join(
-                    sql.SQL(
-                        "{} at time zone 'UTC' = %s"
-                        if spec.field(k).kind in DATE_KINDS
-                        else "{} = %s"
-                    ).format(sql.Identifier(k))
-                    for k in spec.key
+                    sql.SQL("{} = %s").format(sql.Identifier(k)) for k in spec.key
                 )
                 [(value,)] = query(
                     con,
-                    "select {column} at time zone 'UTC' from {table} where {where}",
+                    "select {column} from {table} where {where}",
                     *key,
                     column=sql.Identifier(field.name),
                     table=table(stream),
@@ -329,19 +338,20 @@ def test_date_times_are_the_right_instants_whatever_the_server_zone(
     assert checked > 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="meltanolabs-target-postgres 0.8.1 maps a JSON Schema date-time to "
-    "`timestamp without time zone` (sqlalchemy TIMESTAMP()); no setting changes it",
-)
-def test_date_times_are_timestamp_with_time_zone(
+def test_every_date_time_column_is_timestamp_with_time_zone(
     warehouse: Warehouse, con: psycopg.Connection
 ) -> None:
-    spec = warehouse.sandbox.spec("users")
-    types = column_types(con, "users")
-    assert {types[f.name] for f in spec.fields if f.kind in DATE_KINDS} == {
-        "timestamp with time zone"
-    }
+    # The tap's own date-times and the target's _sdc_* ones alike, in every table.
+    checked = 0
+    for stream in warehouse.sandbox.streams():
+        spec = warehouse.sandbox.spec(stream)
+        types = column_types(con, stream)
+        wanted = {f.name for f in spec.fields + spec.parents if f.kind in DATE_KINDS}
+        wanted |= {"_sdc_extracted_at", "_sdc_received_at", "_sdc_batched_at", "_sdc_deleted_at"}
+        for name in wanted:
+            assert types[name] == "timestamp with time zone", f"{stream}.{name}"
+            checked += 1
+    assert checked > 100
 
 
 @pytest.mark.parametrize("stream", LINK_STREAMS)
@@ -366,7 +376,7 @@ def test_a_touched_row_is_updated_in_place(warehouse: Warehouse, con: psycopg.Co
     user_id, course_id = warehouse.touched_result
     rows = query(
         con,
-        """select "Completed", "UpdatedDate" at time zone 'UTC' from {table}"""
+        """select "Completed", "UpdatedDate" from {table}"""
         """ where "UserId" = %s and "Id" = %s""",
         user_id,
         course_id,
@@ -404,7 +414,7 @@ def test_the_boundary_re_read_is_absorbed_by_the_key(
         table=table("achievements"),
     )
     assert sorted(aid for aid, _ in rows) == sorted(warehouse.boundary_achievements)
-    assert all(as_instant(at) >= warehouse.second_run_started for _, at in rows)
+    assert all(at >= warehouse.second_run_started for _, at in rows)
 
 
 def test_activate_version_deletes_a_user_deleted_in_litmos(
@@ -447,3 +457,139 @@ def test_decimals_are_exact(warehouse: Warehouse, con: psycopg.Connection) -> No
     truth = {r["Id"]: r["Price"] for r in warehouse.sandbox.truth("courses")}
     assert prices == truth
     assert all(isinstance(p, decimal.Decimal) for p in prices.values() if p is not None)
+
+
+# --- A table loaded before: zone-less date-times migrated --------------------------------
+
+
+def singer_pipe(tap: list[str], target: list[str], env: dict[str, str]) -> str:
+    """`tap | target` as plain Singer processes; the target's stdout (its STATE lines)."""
+    with subprocess.Popen(tap, stdout=subprocess.PIPE, env=env) as tap_process:
+        loaded = subprocess.run(
+            target, stdin=tap_process.stdout, capture_output=True, text=True, env=env, check=False
+        )
+    assert tap_process.returncode == 0
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    return loaded.stdout
+
+
+def test_a_zone_less_table_is_migrated_to_the_same_instants(
+    postgres: servers.Server, loader_bin: Path, tmp_path: Path
+) -> None:
+    # A team that loaded with the upstream target (the same venv's `target-postgres`),
+    # sessions in UTC as this project's loader entry used to pin, then switches loaders:
+    # its state carries on, so the second run rewrites only the boundary rows and the
+    # others keep the values the migration gave them.
+    url = create_database(postgres, "migrated")
+    start = dt.datetime(2020, 1, 1, tzinfo=UTC)
+    with LitmosSandbox(seed=11, users=5, achievements=80, api_key=API_KEY) as sandbox:
+        tap_config = {
+            "api_key": API_KEY,
+            "api_url": sandbox.base_url,
+            "start_date": start.isoformat(),
+            "max_requests_per_minute": 0,
+        }
+        files = {
+            "tap.json": tap_config,
+            "catalog.json": catalog_selecting(tap_config, "achievements"),
+            "target.json": {
+                "host": postgres.host,
+                "port": postgres.port,
+                "user": servers.POSTGRES_USER,
+                "password": "",
+                "database": "migrated",
+                "default_target_schema": SCHEMA,
+                "add_record_metadata": True,
+            },
+        }
+        for name, content in files.items():
+            (tmp_path / name).write_text(json.dumps(content))
+        tap = [
+            str(Path(sys.executable).parent / "tap-litmos"),
+            *("--config", str(tmp_path / "tap.json")),
+            *("--catalog", str(tmp_path / "catalog.json")),
+        ]
+        target = ["--config", str(tmp_path / "target.json")]
+        env = meltano_env(tmp_path)
+
+        upstream = [str(loader_bin / "target-postgres"), *target]
+        out = singer_pipe(tap, upstream, env | {"PGTZ": "UTC"})
+        (tmp_path / "state.json").write_text(out.strip().splitlines()[-1])
+        with psycopg.connect(url) as con:
+            assert column_types(con, "achievements")["AchievementDate"] == (
+                "timestamp without time zone"
+            )
+
+        newest = max(r["AchievementDate"] for r in sandbox.truth("achievements"))
+        sandbox.add_achievements(count=2, achievement_date=newest.replace(tzinfo=None))
+        second_run_started = dt.datetime.now(UTC)
+        singer_pipe(
+            [*tap, "--state", str(tmp_path / "state.json")],
+            [str(loader_bin / "target-postgres-timestamptz"), *target],
+            env,  # no PGTZ: sessions in the server's US Pacific
+        )
+        truth = {r["AchievementId"]: r for r in sandbox.truth("achievements")}
+
+    with psycopg.connect(url) as con:
+        types = column_types(con, "achievements")
+        rows = {r["AchievementId"]: r for r in table_rows(con, "achievements")}
+    assert types["AchievementDate"] == "timestamp with time zone"
+    assert types["_sdc_extracted_at"] == "timestamp with time zone"
+    assert set(rows) == set(truth)
+    for aid, row in rows.items():
+        assert row["AchievementDate"] == truth[aid]["AchievementDate"], aid
+    kept = [r for r in rows.values() if r["_sdc_extracted_at"] < second_run_started]
+    assert len(kept) > len(rows) // 2  # the migrated values, not rewritten by the second run
+
+
+# --- A run that dies half-way -----------------------------------------------------------
+
+
+def test_a_run_that_dies_leaves_a_snapshot_table_whole(
+    postgres: servers.Server, loader_bin: Path, tmp_path: Path
+) -> None:
+    # hard_delete deletes the rows of older versions when ACTIVATE_VERSION arrives: it
+    # must come after the last record, and not at all from a run that dies.
+    url = create_database(postgres, "failed_run")
+    with LitmosSandbox(seed=5, users=12, achievements=10, api_key=API_KEY) as sandbox:
+        env = meltano_env(
+            tmp_path,
+            TAP_LITMOS_API_URL=sandbox.base_url,
+            TAP_LITMOS_API_KEY=API_KEY,
+            TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",
+            TAP_LITMOS_PAGE_SIZE="5",
+            TAP_LITMOS__SELECT=json.dumps(["users.*"]),
+            TARGET_POSTGRES_HOST=postgres.host,
+            TARGET_POSTGRES_PORT=str(postgres.port),
+            TARGET_POSTGRES_USER=servers.POSTGRES_USER,
+            TARGET_POSTGRES_PASSWORD="",
+            TARGET_POSTGRES_DATABASE="failed_run",
+        )
+        run = ["run", "tap-litmos", "target-postgres"]
+
+        def users_loaded() -> set[str]:
+            with psycopg.connect(url) as con:
+                return {row["Id"] for row in table_rows(con, "users")}
+
+        meltano_cli(env)(*run)
+        everyone = {r["Id"] for r in sandbox.truth("users")}
+        assert users_loaded() == everyone
+
+        gone = min(everyone)
+        sandbox.delete_user(gone)
+        sandbox.inject("401", after=1)  # the second page of users (the first request: page 1)
+        failed = subprocess.run(
+            [str(Path(sys.executable).parent / "meltano"), *run],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert failed.returncode != 0
+        assert "401" in failed.stderr or "api_key" in failed.stderr
+        assert users_loaded() == everyone  # all of them: the deleted one is still there too
+
+        meltano_cli(env)(*run)
+        assert users_loaded() == everyone - {gone}

@@ -328,6 +328,39 @@ def test_org_bound_switches(mut, since_incl, to_incl) -> None:
     )
 
 
+@pytest.mark.parametrize("order", ["date", "date_desc", "key"])
+def test_org_order_orders_the_same_rows_and_pages_them(mut, order) -> None:
+    mut.configure(org_order=order)
+    stream = "course_results"
+    spec = mut.spec(stream)
+    since, to = datetime(2025, 1, 1), datetime(2025, 1, 1) + timedelta(days=7)
+    rows = mut.truth(stream)
+    for i, row in enumerate(rows[:9]):  # nine rows in the window, dates against key order
+        at = since + timedelta(hours=(i * 7) % 9 + 1)
+        mut.touch(stream, tuple(row[k] for k in spec.key), UpdatedDate=at)
+    query = {"since": f"{since:%Y-%m-%d %H:%M:%S}", "to": f"{to:%Y-%m-%d %H:%M:%S}"}
+    pages = [
+        get(mut, "/org/results/details", format="json", start=start, limit=4, **query).json()
+        for start in (0, 4, 8)
+    ]
+    assert [len(p) for p in pages] == [4, 4, 1]
+    got = [r for page in pages for r in page]
+    keys = [tuple(r[k] for k in spec.key) for r in got]
+    dates = [(_date(r["UpdatedDate"]), key) for r, key in zip(got, keys, strict=True)]
+    expected = {
+        "date": sorted(dates),
+        "date_desc": sorted(dates, reverse=True),
+        "key": sorted(dates, key=lambda d: d[1]),
+    }[order]
+    assert dates == expected
+    assert len(set(keys)) == 9
+
+
+def test_org_order_is_checked(mut) -> None:
+    with pytest.raises(ValueError, match="org_order"):
+        mut.configure(org_order="random")
+
+
 # --- the world: joins, dates, users/details ------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Snapshot streams (whole list each run) and child streams (read per parent record).
 
-Snapshots: ACTIVATE_VERSION before their records, records carrying that version, a
-deleted user gone from the next run, one request per page. Children: `ilt_session_days`
+Snapshots: ACTIVATE_VERSION after their records (and their children's), records carrying
+that version, none from a run that dies, a deleted user gone from the next run, one
+request per page. Children: `ilt_session_days`
 comes with its sessions at no request; the opt-in ones (`user_badges`, `ilt_rollcall`,
 `ilt_attendance`) are off by default and cost one request per parent when selected, also
 when their parent is not selected; the state stays flat. Expectations come from the
@@ -72,19 +73,27 @@ def messages_of(run: TapRun, stream: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("response_format", ["json", "xml"])
-def test_each_run_activates_a_version_before_the_records_that_carry_it(
+def test_each_run_activates_a_version_after_the_records_that_carry_it(
     sandbox: LitmosSandbox, config: dict, response_format: str
 ) -> None:
+    # After: a target with hard_delete deletes the older version's rows when it reads the
+    # message, so before the records it would empty the table for the whole read.
     cfg = {**config, "response_format": response_format, "start_date": recent_start(sandbox)}
     catalog = catalog_selecting(cfg, *SNAPSHOTS, *OPT_IN, "team_users")
     first = run_tap(cfg, catalog=catalog)
     second = run_tap(cfg, state=first.final_state, catalog=catalog)
     for run in (first, second):
         for stream in (*SNAPSHOTS, *OPT_IN):
+            tree = {stream, PARENT.get(stream, stream)}
             types = [m["type"] for m in messages_of(run, stream)]
             assert types.count("ACTIVATE_VERSION") == 1, stream
             (activate,) = [m for m in messages_of(run, stream) if m["type"] == "ACTIVATE_VERSION"]
-            assert types.index("ACTIVATE_VERSION") < types.index("RECORD"), stream
+            last_record = max(
+                i
+                for i, m in enumerate(run.messages)
+                if m["type"] == "RECORD" and m["stream"] in tree
+            )
+            assert run.messages.index(activate) > last_record, stream
             records = [m for m in messages_of(run, stream) if m["type"] == "RECORD"]
             assert len(records) == len(sandbox.truth(stream)), stream
             assert {m.get("version") for m in records} == {activate["version"]}, stream
@@ -96,6 +105,49 @@ def test_each_run_activates_a_version_before_the_records_that_carry_it(
         for run in (first, second)
     ]
     assert versions[0] <= versions[1]
+
+
+def test_a_run_that_dies_in_a_snapshot_activates_no_version_of_it(
+    sandbox: LitmosSandbox, config: dict
+) -> None:
+    # users' second page fails (a 401, which is not retried): a version of users would tell
+    # the target to delete every user not read yet, and one of user_badges every badge of
+    # those users. teams (read first, in full) keeps its version.
+    cfg = {**config, "page_size": 5}
+    catalog = catalog_selecting(cfg, "teams", "users", "user_badges")
+    run_tap(cfg, catalog=catalog)  # a clean run, to find the request that will fail
+    users_page_2 = next(
+        i
+        for i, r in enumerate(sandbox.requests)
+        if r["path"].lower().endswith("/users/details") and r["params"].get("start") == "5"
+    )
+    sandbox.reset_log()
+    sandbox.inject("401", after=users_page_2)
+
+    run = run_tap(cfg, catalog=catalog, allow_failure=True)
+    assert run.error is not None
+    assert len(run.records("users")) == 5
+    assert len(run.records("teams")) == len(sandbox.truth("teams"))
+    activated = [m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
+    assert activated == ["teams"]
+
+
+def test_with_batch_files_the_version_goes_first(
+    sandbox: LitmosSandbox, config: dict, tmp_path: Path
+) -> None:
+    # A batch file's rows reach the target without a version: a version activated after
+    # them would delete them all. So it goes where the SDK sends it, before the files.
+    batch_config = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": tmp_path.as_uri()},
+    }
+    cfg = {**config, "batch_config": batch_config}
+    run = run_tap(cfg, catalog=catalog_selecting(cfg, "users", "user_badges"))
+    for stream in ("users", "user_badges"):
+        types = [m["type"] for m in messages_of(run, stream)]
+        assert types.count("ACTIVATE_VERSION") == 1, stream
+        assert types.index("ACTIVATE_VERSION") < types.index("BATCH"), stream
+        assert "RECORD" not in types, stream
 
 
 def test_a_deleted_user_is_gone_from_the_next_run(sandbox: LitmosSandbox, config: dict) -> None:

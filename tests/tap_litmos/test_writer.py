@@ -1,4 +1,5 @@
-"""The Singer writer: RECORD lines in blocks, everything else flushed in order."""
+"""The Singer writer: RECORD lines in blocks, everything else flushed in order; SCHEMA
+once per change, ACTIVATE_VERSION once, after the records it covers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import io
 import json
 
 import pytest
-from singer_sdk.singerlib.encoding.simple import RecordMessage, StateMessage
+from singer_sdk.singerlib.encoding.simple import (
+    ActivateVersionMessage,
+    RecordMessage,
+    SchemaMessage,
+    StateMessage,
+)
 
 from tap_litmos.writer import BLOCK_BYTES, BufferedMsgSpecWriter
 
@@ -53,3 +59,55 @@ def test_flush_writes_what_is_left(monkeypatch: pytest.MonkeyPatch) -> None:
     assert out.raw_out.getvalue() == b""
     writer.flush()
     assert json.loads(out.raw_out.getvalue())["record"] == {"id": 1}
+
+
+def written(out: CountingStdout) -> list[dict]:
+    return [json.loads(line) for line in out.raw_out.getvalue().splitlines()]
+
+
+def test_activate_version_waits_for_the_stream_and_goes_out_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = CountingStdout()
+    monkeypatch.setattr("sys.stdout", out)
+    writer = BufferedMsgSpecWriter()
+    for parent in range(3):  # the SDK sends a child stream's version for every parent
+        writer.write_message(ActivateVersionMessage(stream="child", version=7))
+        writer.write_message(RecordMessage(stream="child", record={"id": parent}, version=7))
+    writer.write_message(StateMessage(value={}))
+    assert [m["type"] for m in written(out)] == ["RECORD"] * 3 + ["STATE"]
+    writer.activate_held_versions()
+    writer.activate_held_versions()  # nothing left to send
+    assert written(out)[4:] == [{"type": "ACTIVATE_VERSION", "stream": "child", "version": 7}]
+
+
+def test_without_holding_activate_version_goes_out_where_sent_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = CountingStdout()
+    monkeypatch.setattr("sys.stdout", out)
+    writer = BufferedMsgSpecWriter()
+    writer.hold_versions = False
+    for parent in range(3):
+        writer.write_message(ActivateVersionMessage(stream="child", version=7))
+        writer.write_message(RecordMessage(stream="child", record={"id": parent}, version=7))
+    writer.flush()
+    assert [m["type"] for m in written(out)] == ["ACTIVATE_VERSION"] + ["RECORD"] * 3
+
+
+def test_a_repeated_schema_goes_out_once_a_changed_one_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The msgspec writer formats every message into one reused buffer: a line kept to
+    # compare with must be a copy, or every later SCHEMA would look like a repeat.
+    out = CountingStdout()
+    monkeypatch.setattr("sys.stdout", out)
+    writer = BufferedMsgSpecWriter()
+    one = {"properties": {"id": {"type": "integer"}}}
+    two = {"properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+    for schema in (one, one, two, two):
+        writer.write_message(SchemaMessage(stream="s", schema=schema, key_properties=["id"]))
+        writer.write_message(RecordMessage(stream="s", record={"id": 1}))
+    writer.flush()
+    schemas = [m["schema"] for m in written(out) if m["type"] == "SCHEMA"]
+    assert schemas == [one, two]
