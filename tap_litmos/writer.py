@@ -36,6 +36,8 @@ except ImportError:  # Python < 3.12
     from typing_extensions import override
 
 BLOCK_BYTES = 64 * 1024
+#: Messages the SDK repeats for a child stream on every parent record; one is enough.
+_ONCE_PER_STREAM = frozenset({SingerMessageType.SCHEMA, SingerMessageType.ACTIVATE_VERSION})
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -45,38 +47,29 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         """Start with an empty block."""
         super().__init__()
         self._block = bytearray()
-        self._last_schema: dict[str, bytes] = {}
-        self._last_version: dict[str, bytes] = {}
-        self._held_versions: dict[str, bytes] = {}
+        self._last_said: dict[tuple[str, str], bytes] = {}
+        self._held_versions: list[bytes] = []
         #: Hold ACTIVATE_VERSION until `activate_held_versions` (RECORD runs), or send it
         #: where the SDK does (BATCH runs).
         self.hold_versions = True
 
     @override
     def write_message(self, message: Message) -> None:
-        # format_message reuses one buffer for every message: a line kept must be a copy.
         line = self.format_message(message)
-        if message.type == SingerMessageType.ACTIVATE_VERSION:
-            # The SDK sends a snapshot child's one for every parent record: one is enough.
-            stream = message.stream  # type: ignore[attr-defined]
-            if self.hold_versions:
-                self._held_versions[stream] = bytes(line)
+        if message.type in _ONCE_PER_STREAM:
+            said = (message.type, message.stream)  # type: ignore[attr-defined]
+            if self._last_said.get(said) == line:
                 return
-            if self._last_version.get(stream) == line:
+            # format_message reuses one buffer for every message: a line kept is a copy.
+            self._last_said[said] = bytes(line)
+            if message.type == SingerMessageType.ACTIVATE_VERSION and self.hold_versions:
+                self._held_versions.append(bytes(line))
                 return
-            self._last_version[stream] = bytes(line)
-        if message.type == SingerMessageType.SCHEMA:
-            # The SDK repeats a child stream's SCHEMA for every parent record; one is
-            # enough for a target.
-            stream = message.stream  # type: ignore[attr-defined]
-            if self._last_schema.get(stream) == line:
-                return
-            self._last_schema[stream] = bytes(line)
         self._write(message.type, line)
 
     def activate_held_versions(self) -> None:
         """Send the held ACTIVATE_VERSION messages, after every record they cover."""
-        for line in self._held_versions.values():
+        for line in self._held_versions:
             self._write(SingerMessageType.ACTIVATE_VERSION, line)
         self._held_versions.clear()
 
