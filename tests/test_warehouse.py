@@ -14,8 +14,9 @@ with the sandbox's ground truth: one row per primary key (the boundary re-reads 
 second run are absorbed by the key), every value, the column types, and the rows that
 ACTIVATE_VERSION must delete. The runs happen once for the module; each test reads.
 
-A last test loads a table with the upstream target first (zone-less date-times) and
-shows the loader migrating it to the same instants.
+Two more tests use databases of their own: a table loaded by the upstream target first
+(zone-less date-times), migrated by this loader to the same instants; and a run that dies
+half-way through a snapshot, which leaves its table whole.
 """
 
 from __future__ import annotations
