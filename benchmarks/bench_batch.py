@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from bench_achievements import API_KEY, BASELINE, start_sandbox, timed  # noqa: E402
 
 from tests import object_store, servers  # noqa: E402
+from tests.support import MELTANO, target_postgres_env  # noqa: E402
 
 MODES = ("record", "batch-s3", "batch-file")
 BUCKET = "litmos-bench"
@@ -102,18 +103,14 @@ def run_mode(  # noqa: PLR0913
         con.execute(f"create database {database}")
     project = plugins.project(workdir / f"{mode}-{size}")
     extra = {"TAP_LITMOS_BATCH_CONFIG": json.dumps(batch_config(mode, workdir))}
-    env = object_store.meltano_env(
+    env = object_store.project_env(
         project,
         TAP_LITMOS_API_URL=sandbox_url,
         TAP_LITMOS_API_KEY=API_KEY,
         TAP_LITMOS_START_DATE="2000-01-01",
         TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",
         TAP_LITMOS__SELECT=json.dumps(["achievements.*"]),
-        TARGET_POSTGRES_HOST=postgres.host,
-        TARGET_POSTGRES_PORT=str(postgres.port),
-        TARGET_POSTGRES_USER=servers.POSTGRES_USER,
-        TARGET_POSTGRES_PASSWORD="",
-        TARGET_POSTGRES_DATABASE=database,
+        **target_postgres_env(postgres, database),
         **(s3.client_env() if s3 else {}),
         **(extra if mode != "record" else {}),
     )
@@ -122,7 +119,7 @@ def run_mode(  # noqa: PLR0913
     with log.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [object_store.MELTANO, "run", "tap-litmos", "target-postgres"],
+            [MELTANO, "run", "tap-litmos", "target-postgres"],
             cwd=project,
             env=env,
             stdout=out,

@@ -65,17 +65,15 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             if message.type == SingerMessageType.ACTIVATE_VERSION and self.hold_versions:
                 self._held_versions.append(bytes(line))
                 return
-        self._write(message.type, line)
+        self._block += line
+        if message.type != SingerMessageType.RECORD or len(self._block) >= BLOCK_BYTES:
+            self.flush()
 
     def activate_held_versions(self) -> None:
         """Send the held ACTIVATE_VERSION messages, after every record they cover."""
-        for line in self._held_versions:
-            self._write(SingerMessageType.ACTIVATE_VERSION, line)
-        self._held_versions.clear()
-
-    def _write(self, message_type: str, line: bytes) -> None:
-        self._block += line
-        if message_type != SingerMessageType.RECORD or len(self._block) >= BLOCK_BYTES:
+        if self._held_versions:
+            self._block += b"".join(self._held_versions)
+            self._held_versions.clear()
             self.flush()
 
     def flush(self) -> None:

@@ -35,18 +35,16 @@ import importlib.util
 import json
 import os
 import socket
-import subprocess
 import sys
 import typing as t
 from pathlib import Path
 
 from tests.servers import HOST, Server, ServerUnavailable, start_server
+from tests.support import ROOT, meltano_cli, meltano_env
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
-MELTANO = str(Path(sys.executable).parent / "meltano")
 
 #: Fake credentials: moto accepts any, and AWS would refuse these.
 ACCESS_KEY_ID = "testing-key-id"
@@ -225,34 +223,9 @@ def object_storage_meltano_yml() -> str:
     return yaml.safe_dump(project, sort_keys=False)
 
 
-def meltano_env(project: Path, **extra: str) -> dict[str, str]:
-    """This process's environment without Meltano, plugin, AWS or libpq settings, plus the
-    project's own system database and `extra`."""
-    dropped = ("MELTANO_", "TAP_LITMOS_", "TARGET_", "AWS_", "FSSPEC_", "PG")
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(dropped)},
-        "MELTANO_DATABASE_URI": f"sqlite:///{project}/.meltano/meltano.db",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_ENVIRONMENT": "dev",
-        **extra,
-    }
-
-
-def run_meltano(project: Path, env: Mapping[str, str], *args: str, timeout: float = 900) -> str:
-    """`meltano <args>` in `project`; its stdout. Fails with the end of its output."""
-    result = subprocess.run(
-        [MELTANO, *args],
-        cwd=project,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        msg = f"meltano {' '.join(args)} failed:\n{result.stdout[-3000:]}{result.stderr[-5000:]}"
-        raise AssertionError(msg)
-    return result.stdout
+def project_env(project: Path, **extra: str) -> dict[str, str]:
+    """`meltano_env` for a project copy: its system database in its own `.meltano`."""
+    return meltano_env(project / ".meltano" / "meltano.db", **extra)
 
 
 class MeltanoPlugins:
@@ -275,9 +248,9 @@ class MeltanoPlugins:
     def install(self, plugins: t.Iterable[tuple[str, str]] = PLUGINS) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "meltano.yml").write_text(self.meltano_yml)
-        env = meltano_env(self.folder)
+        meltano = meltano_cli(project_env(self.folder), cwd=self.folder)
         for kind, name in plugins:
-            run_meltano(self.folder, env, "install", "--plugin-type", kind, name)
+            meltano("install", "--plugin-type", kind, name)
 
     def project(self, path: Path) -> Path:
         """A new project directory: meltano.yml and a `.meltano` of its own (system

@@ -13,6 +13,7 @@ import datetime as dt
 import http.server
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ import typing as t
 from pathlib import Path
 
 from tap_litmos.tap import TapLitmos
+from tests.servers import POSTGRES_USER, Server
 
 API_KEY = "test-key-3f9a"  # a recognisable value, so tests can prove it never leaks
 
@@ -260,21 +262,55 @@ ROOT = Path(__file__).resolve().parent.parent
 MELTANO = str(Path(sys.executable).parent / "meltano")
 
 
-def meltano_cli(env: dict[str, str], cwd: Path = ROOT) -> t.Callable[..., str]:
-    """`meltano ARGS` in this project: asserts success and that the key never shows."""
+def meltano_env(database: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without Meltano, plugin, AWS or libpq settings, with
+    Meltano's system database in the file `database`, plus `extra`."""
+    dropped = ("MELTANO_", "TAP_LITMOS_", "TARGET_", "AWS_", "FSSPEC_", "PG")
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(dropped)},
+        "MELTANO_DATABASE_URI": f"sqlite:///{database}",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_ENVIRONMENT": "dev",
+        **extra,
+    }
+
+
+def target_postgres_env(server: Server, database: str) -> dict[str, str]:
+    """The loader's connection to `database` on a test server, as a deployment sets it."""
+    return {
+        "TARGET_POSTGRES_HOST": server.host,
+        "TARGET_POSTGRES_PORT": str(server.port),
+        "TARGET_POSTGRES_USER": POSTGRES_USER,
+        "TARGET_POSTGRES_PASSWORD": "",  # trust authentication on loopback
+        "TARGET_POSTGRES_DATABASE": database,
+    }
+
+
+def run_meltano(
+    env: t.Mapping[str, str], *args: str, cwd: Path = ROOT, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """`meltano ARGS` in `cwd`, whatever its outcome; asserts the key never shows."""
+    result = subprocess.run(
+        [MELTANO, *args],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert API_KEY not in result.stdout + result.stderr
+    return result
+
+
+def meltano_cli(env: t.Mapping[str, str], cwd: Path = ROOT) -> t.Callable[..., str]:
+    """`meltano ARGS` in `cwd`: asserts success and that the key never shows; its stdout."""
 
     def run(*args: str) -> str:
-        result = subprocess.run(
-            [MELTANO, *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
+        result = run_meltano(env, *args, cwd=cwd)
+        assert result.returncode == 0, (
+            f"meltano {' '.join(args)} failed:\n{result.stdout[-3000:]}{result.stderr[-5000:]}"
         )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert API_KEY not in result.stdout + result.stderr
         return result.stdout
 
     return run

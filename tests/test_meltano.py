@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import typing as t
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.support import API_KEY, expected_record, meltano_cli
+from tests.support import API_KEY, expected_record, meltano_cli, meltano_env
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
@@ -28,17 +27,14 @@ pytestmark = pytest.mark.meltano
 
 @pytest.fixture
 def meltano(sandbox: LitmosSandbox, tmp_path: Path) -> t.Callable[..., str]:
-    env = {
-        **os.environ,
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_ENVIRONMENT": "dev",
-        "TAP_LITMOS_API_URL": sandbox.base_url,
-        "TAP_LITMOS_API_KEY": API_KEY,
-        "TAP_LITMOS_MAX_REQUESTS_PER_MINUTE": "0",  # the sandbox keeps no budget
-        "TARGET_JSONL_DESTINATION_PATH": str(tmp_path / "jsonl"),
-        "TARGET_DUCKDB_FILEPATH": str(tmp_path / "warehouse.duckdb"),
-    }
+    env = meltano_env(
+        tmp_path / "meltano.db",
+        TAP_LITMOS_API_URL=sandbox.base_url,
+        TAP_LITMOS_API_KEY=API_KEY,
+        TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",  # the sandbox keeps no budget
+        TARGET_JSONL_DESTINATION_PATH=str(tmp_path / "jsonl"),
+        TARGET_DUCKDB_FILEPATH=str(tmp_path / "warehouse.duckdb"),
+    )
     (tmp_path / "jsonl").mkdir()
 
     run = meltano_cli(env)

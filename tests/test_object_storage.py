@@ -30,9 +30,15 @@ from pathlib import Path
 import pytest
 
 from litmos_sandbox import LitmosSandbox
-from tap_litmos.tap import TapLitmos
 from tests import object_store, servers
-from tests.support import API_KEY, expected_record, run_tap
+from tests.support import (
+    API_KEY,
+    catalog_selecting,
+    expected_record,
+    meltano_cli,
+    run_tap,
+    target_postgres_env,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,18 +54,6 @@ START_DATE = (dt.datetime.now(UTC) - dt.timedelta(days=380)).date().isoformat()
 
 
 # --- Helpers ----------------------------------------------------------------------------
-
-
-def catalog_selecting(*streams: str) -> dict:
-    """The tap's catalog with exactly `streams` selected."""
-    tap = TapLitmos(config={"api_key": "x"}, parse_env_config=False, validate_config=False)
-    catalog = json.loads(json.dumps(tap.catalog_dict))
-    for entry in catalog["streams"]:
-        wanted = entry["tap_stream_id"] in streams
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == [] or wanted:
-                item["metadata"]["selected"] = wanted
-    return catalog
 
 
 def as_emitted(row: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -164,7 +158,7 @@ def test_a_fresh_project_copy_on_the_same_s3_state_backend_is_incremental(  # no
 
         def worker(name: str) -> tuple[Path, dict[str, str]]:
             project = plugins.project(tmp_path / name)
-            env = object_store.meltano_env(
+            env = object_store.project_env(
                 project,
                 TAP_LITMOS_API_URL=sandbox.base_url,
                 TAP_LITMOS_API_KEY=API_KEY,
@@ -182,7 +176,7 @@ def test_a_fresh_project_copy_on_the_same_s3_state_backend_is_incremental(  # no
 
         # Worker A: the first run.
         project_a, env_a = worker("worker-a")
-        object_store.run_meltano(project_a, env_a, "run", "tap-litmos", "target-jsonl")
+        meltano_cli(env_a, cwd=project_a)("run", "tap-litmos", "target-jsonl")
         first_achievements = read_jsonl(project_a / "output" / "achievements.jsonl")
         first_results = read_jsonl(project_a / "output" / "course_results.jsonl")
         start = START_DATE + "T00:00:00.000Z"
@@ -216,7 +210,7 @@ def test_a_fresh_project_copy_on_the_same_s3_state_backend_is_incremental(  # no
         # Worker B: a fresh copy elsewhere, its own (empty) system database, same bucket.
         project_b, env_b = worker("worker-b")
         assert not (project_b / ".meltano" / "meltano.db").exists()
-        object_store.run_meltano(project_b, env_b, "run", "tap-litmos", "target-jsonl")
+        meltano_cli(env_b, cwd=project_b)("run", "tap-litmos", "target-jsonl")
 
         achievements_since = [
             r["params"].get("since") for r in requests_to(sandbox, "/achievements")
@@ -255,9 +249,7 @@ def test_a_fresh_project_copy_on_the_same_s3_state_backend_is_incremental(  # no
         )
         assert bookmarks["course_results"]["replication_key_value"] > results_bookmark
         for project, env in ((project_a, env_a), (project_b, env_b)):
-            state = json.loads(
-                object_store.run_meltano(project, env, "state", "get", JSONL_STATE_ID)
-            )
+            state = json.loads(meltano_cli(env, cwd=project)("state", "get", JSONL_STATE_ID))
             assert state["singer_state"]["bookmarks"] == bookmarks
         assert s3.keys(bucket) == [state_key]  # and no lock left behind
 
@@ -305,7 +297,7 @@ def test_batch_messages_name_files_in_the_bucket_that_hold_the_sandbox_truth(
         **s3.client_env(),
     }
     started = dt.datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    messages = run_tap_cli(config, catalog_selecting(*streams), tmp_path, env)
+    messages = run_tap_cli(config, catalog_selecting(config, *streams), tmp_path, env)
 
     assert not [m for m in messages if m["type"] == "RECORD"]
     batches = [m for m in messages if m["type"] == "BATCH"]
@@ -375,7 +367,7 @@ def test_no_state_covers_a_row_the_target_has_not_been_sent(
             },
         }
     config = {**config, "start_date": START_DATE}
-    run = run_tap(config, catalog=catalog_selecting("course_results"))
+    run = run_tap(config, catalog=catalog_selecting(config, "course_results"))
     emitted = expected_rows(sandbox, "course_results", START_DATE + "T00:00:00.000Z")
     assert emitted
     checked = 0
@@ -475,17 +467,13 @@ def test_target_postgres_loads_the_same_rows_from_batch_files_as_from_records(
                         "batch_size": 100,
                     }
                 )
-            env = object_store.meltano_env(
+            env = object_store.project_env(
                 project,
                 TAP_LITMOS_API_URL=sandbox.base_url,
                 TAP_LITMOS_API_KEY=API_KEY,
                 TAP_LITMOS_START_DATE=START_DATE,
                 TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",
-                TARGET_POSTGRES_HOST=postgres.host,
-                TARGET_POSTGRES_PORT=str(postgres.port),
-                TARGET_POSTGRES_USER=servers.POSTGRES_USER,
-                TARGET_POSTGRES_PASSWORD="",
-                TARGET_POSTGRES_DATABASE=mode,
+                **target_postgres_env(postgres, mode),
                 **s3.client_env(),
                 **s3.meltano_state_env(bucket, f"state/{mode}"),
                 **extra,
@@ -497,7 +485,7 @@ def test_target_postgres_loads_the_same_rows_from_batch_files_as_from_records(
         def run_both() -> dict[str, dict]:
             loaded = {}
             for mode, (project, env) in workers.items():
-                object_store.run_meltano(project, env, "run", "tap-litmos", "target-postgres")
+                meltano_cli(env, cwd=project)("run", "tap-litmos", "target-postgres")
                 loaded[mode] = loaded_tables(f"{base_url}/{mode}", schema)
             return loaded
 
@@ -557,7 +545,7 @@ def test_a_batch_file_that_cannot_be_written_does_not_move_the_bookmark(
         "start_date": START_DATE,
         "batch_config": {"encoding": GZIP_JSONL, "storage": {"root": root}},
     }
-    run = run_tap(config, catalog=catalog_selecting("course_results"), allow_failure=True)
+    run = run_tap(config, catalog=catalog_selecting(config, "course_results"), allow_failure=True)
     assert isinstance(run.error, OSError)
     assert not [m for m in run.messages if m["type"] in ("RECORD", "BATCH")]
     bookmarks = [

@@ -25,7 +25,6 @@ import dataclasses
 import datetime as dt
 import decimal
 import json
-import os
 import subprocess
 import sys
 import typing as t
@@ -38,7 +37,15 @@ from psycopg import sql
 from litmos_sandbox import LitmosSandbox
 from tap_litmos.streams import STREAM_TYPES
 from tests import servers
-from tests.support import API_KEY, ROOT, catalog_selecting, meltano_cli
+from tests.support import (
+    API_KEY,
+    ROOT,
+    catalog_selecting,
+    meltano_cli,
+    meltano_env,
+    run_meltano,
+    target_postgres_env,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -154,21 +161,10 @@ def postgres() -> Iterator[servers.Server]:
     yield from servers.pytest_server(lambda: servers.postgres_server(timezone=SERVER_TIMEZONE))
 
 
-def meltano_env(folder: Path, **extra: str) -> dict[str, str]:
-    """This environment without libpq or loader settings, Meltano's database in `folder`."""
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PG", "TARGET_POSTGRES_"))},
-        "MELTANO_DATABASE_URI": f"sqlite:///{folder}/meltano.db",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_ENVIRONMENT": "dev",
-        **extra,
-    }
-
-
 @pytest.fixture(scope="module")
 def loader_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tap and the loader installed by Meltano; the loader venv's bin directory."""
-    meltano = meltano_cli(meltano_env(tmp_path_factory.mktemp("install")))
+    meltano = meltano_cli(meltano_env(tmp_path_factory.mktemp("install") / "meltano.db"))
     meltano("install", "--plugin-type", "extractor", "tap-litmos")
     meltano("install", "--plugin-type", "loader", "target-postgres")
     return ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin"
@@ -190,18 +186,14 @@ def warehouse(
 
     with LitmosSandbox(seed=7, users=12, achievements=60, api_key=API_KEY) as sandbox:
         env = meltano_env(
-            tmp_path,
+            tmp_path / "meltano.db",
             TAP_LITMOS_API_URL=sandbox.base_url,
             TAP_LITMOS_API_KEY=API_KEY,
             TAP_LITMOS_START_DATE=START_DATE.isoformat(),
             TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",
             # Every stream, the opt-in fan-outs (user_badges, ilt_rollcall, ilt_attendance) too.
             TAP_LITMOS__SELECT=json.dumps(["*.*"]),
-            TARGET_POSTGRES_HOST=postgres.host,
-            TARGET_POSTGRES_PORT=str(postgres.port),
-            TARGET_POSTGRES_USER=servers.POSTGRES_USER,
-            TARGET_POSTGRES_PASSWORD="",  # trust authentication on loopback
-            TARGET_POSTGRES_DATABASE=DATABASE,
+            **target_postgres_env(postgres, DATABASE),
         )
         meltano = meltano_cli(env)
 
@@ -511,7 +503,7 @@ def test_a_zone_less_table_is_migrated_to_the_same_instants(
             *("--catalog", str(tmp_path / "catalog.json")),
         ]
         target = ["--config", str(tmp_path / "target.json")]
-        env = meltano_env(tmp_path)
+        env = meltano_env(tmp_path / "meltano.db")
 
         upstream = [str(loader_bin / "target-postgres"), *target]
         out = singer_pipe(tap, upstream, env | {"PGTZ": "UTC"})
@@ -554,17 +546,13 @@ def test_a_run_that_dies_leaves_a_snapshot_table_whole(
     url = create_database(postgres, "failed_run")
     with LitmosSandbox(seed=5, users=12, achievements=10, api_key=API_KEY) as sandbox:
         env = meltano_env(
-            tmp_path,
+            tmp_path / "meltano.db",
             TAP_LITMOS_API_URL=sandbox.base_url,
             TAP_LITMOS_API_KEY=API_KEY,
             TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",
             TAP_LITMOS_PAGE_SIZE="5",
             TAP_LITMOS__SELECT=json.dumps(["users.*"]),
-            TARGET_POSTGRES_HOST=postgres.host,
-            TARGET_POSTGRES_PORT=str(postgres.port),
-            TARGET_POSTGRES_USER=servers.POSTGRES_USER,
-            TARGET_POSTGRES_PASSWORD="",
-            TARGET_POSTGRES_DATABASE="failed_run",
+            **target_postgres_env(postgres, "failed_run"),
         )
         run = ["run", "tap-litmos", "target-postgres"]
 
@@ -579,15 +567,7 @@ def test_a_run_that_dies_leaves_a_snapshot_table_whole(
         gone = min(everyone)
         sandbox.delete_user(gone)
         sandbox.inject("401", after=1)  # the second page of users (the first request: page 1)
-        failed = subprocess.run(
-            [str(Path(sys.executable).parent / "meltano"), *run],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        failed = run_meltano(env, *run)
         assert failed.returncode != 0
         assert "401" in failed.stderr or "api_key" in failed.stderr
         assert users_loaded() == everyone  # all of them: the deleted one is still there too
