@@ -185,12 +185,12 @@ def mask_url(url: str) -> str:
     return masked
 
 
-def mask_text(text: str, url: str) -> str:
-    """`text` with the password of `url` (if any) replaced by ***."""
+def backend_passwords(url: str) -> set[str]:
+    """Every password `url` carries (user part or `password=` option), also URL-decoded."""
     try:
         parts = urlsplit(url)
         secrets = {parts.password or ""}
-    except ValueError:  # not parsable: mask what sits between "user:" and "@"
+    except ValueError:  # not parsable: take what sits between "user:" and "@"
         found = re.search(r"//[^:/@]*:([^@/]*)@", url)
         secrets = {found.group(1) if found else ""}
         parts = None
@@ -198,7 +198,12 @@ def mask_text(text: str, url: str) -> str:
         pairs = parse_qsl(parts.query, keep_blank_values=True)
         secrets.update(v for k, v in pairs if k.lower() == "password")
     secrets.update({unquote(secret) for secret in secrets})  # as redis-py decodes it
-    for secret in sorted(secrets - {""}, key=len, reverse=True):
+    return secrets - {""}
+
+
+def mask_text(text: str, url: str) -> str:
+    """`text` with the password of `url` (if any) replaced by ***."""
+    for secret in sorted(backend_passwords(url), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
 

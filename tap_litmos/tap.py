@@ -14,7 +14,7 @@ import requests
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
-from tap_litmos import settings
+from tap_litmos import redaction, settings
 from tap_litmos.parsing import LitmosValueError, format_datetime, parse_datetime
 from tap_litmos.ratelimit import RateLimitBackendError, RequestBudget
 from tap_litmos.streams import STREAM_TYPES
@@ -51,6 +51,11 @@ class TapLitmos(Tap):
     config_jsonschema = copy.deepcopy(settings.CONFIG_SCHEMA)
     # msgspec, flushed per STATE rather than per record: the fastest Singer writer here.
     message_writer_class = BufferedMsgSpecWriter
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Build the tap; from here on no byte of output can carry the key or a password."""
+        super().__init__(*args, **kwargs)
+        redaction.protect(redaction.secret_values(self.config))
 
     @override
     def discover_streams(self) -> list[LitmosStream]:

@@ -22,10 +22,13 @@ without a version, and a version activated after them would delete them all.
 from __future__ import annotations
 
 import sys
+import time
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.base import SingerMessageType
+
+from tap_litmos.redaction import redact_bytes
 
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
@@ -77,8 +80,31 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self.flush()
 
     def flush(self) -> None:
-        """Write out the gathered lines and flush stdout."""
+        """Write out the gathered lines (redacted) and flush stdout."""
         if self._block:
-            sys.stdout.buffer.write(self._block)
+            write_all(sys.stdout.buffer, redact_bytes(self._block))
             self._block.clear()
         sys.stdout.flush()
+
+
+class ShortWriteError(OSError):
+    """stdout took none of the bytes offered: the output would be cut off."""
+
+
+def write_all(out: t.BinaryIO, data: bytes | bytearray) -> None:
+    """Write every byte of `data` to `out`, or raise.
+
+    With PYTHONUNBUFFERED, `sys.stdout.buffer` is the raw file, whose `write` may take
+    only part of what it is given (one write() tops out just below 2 GiB on Linux); a
+    writer that ignored the count would cut a record off and exit 0.
+    """
+    view = memoryview(data)
+    while view:
+        written = out.write(view)
+        if written is None:  # a non-blocking raw file that would block: wait, then retry
+            time.sleep(0.01)
+            continue
+        if written <= 0:
+            msg = f"stdout accepted none of the remaining {len(view)} bytes"
+            raise ShortWriteError(msg)
+        view = view[written:]
