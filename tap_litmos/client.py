@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import typing as t
 from http import HTTPStatus
+from urllib.parse import parse_qsl, urlsplit
 
 import backoff
 import requests
@@ -24,11 +25,12 @@ from singer_sdk.streams import RESTStream
 from tap_litmos import settings
 from tap_litmos.parsing import (
     LitmosBodyError,
-    LitmosShapeError,
+    LitmosTruncatedError,
     LitmosValueError,
     format_datetime,
     json_rows,
     parse_datetime,
+    quote,
     record_converter,
     xml_rows,
 )
@@ -37,6 +39,7 @@ from tap_litmos.transport import (
     LitmosSession,
     describe_failure,
     error_summary,
+    local_now,
     retry_wait,
 )
 
@@ -51,8 +54,15 @@ except ImportError:  # Python < 3.12
     from typing_extensions import override
 
 _PAGE_ROWS_ATTR = "litmos_rows"
-#: How much of a bad raw value a warning quotes.
-BAD_VALUE_QUOTE_CHARS = 100
+#: `max_response_mb` is in MiB.
+MEGABYTE = 1024 * 1024
+
+
+def _key_value(value: object) -> str:
+    """A key value for a message: ids as they are (JSON and XML alike), at most 40 chars."""
+    if isinstance(value, str):
+        return value if len(value) <= 40 else value[:39] + "…"  # noqa: PLR2004
+    return quote(value, 40)
 
 
 class LitmosAPIError(FatalAPIError):
@@ -100,6 +110,10 @@ class LitmosStream(RESTStream[int]):
 
     #: The endpoint answers one object, not a list (``GET /users/{id}``).
     single_object: t.ClassVar[bool] = False
+    #: Names under which a JSON page may wrap its rows (``{"Course": [...]}``): the XML
+    #: root and row element names, as Litmos's OpenAPI spec writes its responses. An
+    #: object under any other name (an error envelope) is refused, never read as rows.
+    wrappers: t.ClassVar[tuple[str, ...]] = ()
     #: Wire fields the stream reads on purpose without extracting (no warning for them).
     known_fields: t.ClassVar[frozenset[str]] = frozenset()
     #: What a child stream's context carries: {context key: field of this record}.
@@ -141,8 +155,13 @@ class LitmosStream(RESTStream[int]):
 
     @functools.cached_property
     def _litmos_session(self) -> LitmosSession:
-        # Refuses redirects off the API host, so the `apikey` header never leaves it.
-        return LitmosSession(self.url_base)
+        # Refuses redirects off the API host, so the `apikey` header never leaves it;
+        # every request it sends, redirect hops included, takes a slot of the budget.
+        return LitmosSession(
+            self.url_base,
+            before_send=self._tap.request_budget.acquire,  # type: ignore[attr-defined]
+            max_body_bytes=int(self.config.get("max_response_mb", 100) * MEGABYTE),
+        )
 
     @functools.cached_property
     @override
@@ -199,12 +218,10 @@ class LitmosStream(RESTStream[int]):
 
     @override
     def request_decorator(self, func: Callable) -> Callable:
-        budget = self._tap.request_budget  # type: ignore[attr-defined]
-
-        def send_request(*args: t.Any, **kwargs: t.Any) -> requests.Response:
-            budget.acquire()  # every attempt, retries included, takes a slot
-            return func(*args, **kwargs)
-
+        # Only what can change when asked again is retried: throttles, 5xx, timeouts
+        # (request_timeout is a deadline for the whole response), dropped connections
+        # and bodies cut off in transit. A 4xx, or a page that is not what the endpoint
+        # returns, gets the same answer every time and fails the run at once.
         return backoff.on_exception(
             self._retry_waits,
             (
@@ -219,7 +236,7 @@ class LitmosStream(RESTStream[int]):
             on_backoff=self.backoff_handler,
             jitter=None,
             logger=None,  # backoff_handler logs the one line per retry
-        )(send_request)
+        )(func)
 
     def _retry_waits(self) -> Generator[float, BaseException | None, None]:
         """Wait before retry n: Retry-After or 60 s after a throttle, else 2, 4, 8 ... s."""
@@ -251,6 +268,8 @@ class LitmosStream(RESTStream[int]):
 
     @override
     def validate_response(self, response: requests.Response) -> None:
+        # Every answer, an error too, tells Litmos's time (where walks over changes end).
+        self.last_server_date = self._tap.litmos_clock.observe(response)  # type: ignore[attr-defined]
         status = response.status_code
         if status in THROTTLE_STATUSES:
             msg = f"Litmos throttled the request (HTTP {status}, over 100 requests a minute)"
@@ -272,14 +291,14 @@ class LitmosStream(RESTStream[int]):
             raise LitmosAPIError(msg)
         try:
             self.page_rows(response)
-        except LitmosShapeError as exc:
-            # Well-formed but not a list of rows: asking again would get the same.
-            msg = f"Litmos sent {self.path} in a shape the tap cannot read: {exc}"
-            raise LitmosAPIError(msg) from exc
-        except LitmosBodyError as exc:
-            # A truncated or mangled body is a transient fault: ask again.
-            msg = f"Litmos sent an unreadable {self.response_format.upper()} body: {exc}"
+        except LitmosTruncatedError as exc:
+            # Cut off in transit: the next answer may be whole.
+            msg = f"Litmos sent {self.path} cut off: {exc}"
             raise RetriableAPIError(msg, response) from exc
+        except LitmosBodyError as exc:
+            # Not the page the endpoint returns: asking again would get the same.
+            msg = f"Litmos answered {self.path} with something other than its rows: {exc}"
+            raise LitmosAPIError(msg) from exc
 
     # --- Parsing -----------------------------------------------------------------
 
@@ -292,17 +311,46 @@ class LitmosStream(RESTStream[int]):
             if content_type.startswith("text/html"):
                 msg = f"expected {self.response_format.upper()}, got an HTML page"
                 raise LitmosBodyError(msg)
-            read = json_rows if self.response_format == "json" else xml_rows
-            rows = read(body, single_object=self.single_object)
+            if self.response_format == "json":
+                rows = json_rows(body, single_object=self.single_object, wrappers=self.wrappers)
+            else:
+                rows = xml_rows(body, single_object=self.single_object)
             setattr(response, _PAGE_ROWS_ATTR, rows)
         return rows
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         rows = self.flatten(self.page_rows(response))
+        self._check_keys(rows, response)
         if rows:
             self._warn_unknown_fields(rows[0])
         return rows
+
+    @functools.cached_property
+    def _wire_keys(self) -> tuple[str, ...]:
+        """The key fields every row must carry itself (not those a parent's context adds)."""
+        from_context = set(
+            self.parent_stream_type.child_context_keys if self.parent_stream_type else ()
+        )
+        keys = (
+            *(self.primary_keys or ()),
+            *((self.replication_key,) if self.replication_key else ()),
+        )
+        return tuple(dict.fromkeys(k for k in keys if k not in from_context))
+
+    def _check_keys(self, rows: list[dict], response: requests.Response) -> None:
+        """Fail on a row without a key value: without it no target can place the row."""
+        for index, row in enumerate(rows):
+            for field in self._wire_keys:
+                value = row.get(field)
+                if value is None or value == "":
+                    start = dict(parse_qsl(urlsplit(response.url).query)).get("start", "0")
+                    missing = "missing" if field not in row else f"empty ({quote(value)})"
+                    msg = (
+                        f"Litmos sent a {self.name} row without its key: {field} is {missing}"
+                        f" (row {index + 1} of the page at start={quote(start, 20)})"
+                    )
+                    raise LitmosAPIError(msg)
 
     def flatten(self, rows: list[dict]) -> list[dict]:
         """The stream's rows in a page's rows (a nested endpoint yields its inner rows)."""
@@ -321,21 +369,18 @@ class LitmosStream(RESTStream[int]):
         )
 
     def _null_bad_value(self, row: Mapping[str, object], field: str, raw: object) -> None:
-        text = repr(raw)
-        if len(text) > BAD_VALUE_QUOTE_CHARS:
-            text = text[: BAD_VALUE_QUOTE_CHARS - 1] + "…"
         self.logger.warning(
             "Set to null: a %s value Litmos sent for %s %s that is not a valid %s: %s",
             field,
             self.name,
             self._key_text(row),
             self._field_type_name(field),
-            text,
+            quote(raw),
         )
         self._tap.bad_values[self.name, field] += 1  # type: ignore[attr-defined]
 
     def _key_text(self, row: Mapping[str, object]) -> str:
-        return ", ".join(f"{k}={row.get(k)}" for k in self.primary_keys or ())
+        return ", ".join(f"{k}={_key_value(row.get(k))}" for k in self.primary_keys or ())
 
     def _field_type_name(self, field: str) -> str:
         prop = self.schema["properties"].get(field, {})
@@ -409,9 +454,9 @@ class LitmosStream(RESTStream[int]):
     def starting_cutoff(self) -> dt.datetime | None:
         """The earliest replication-key value this run extracts.
 
-        The bookmark minus `lookback_days`, never before `start_date`; on a first run,
-        `start_date`; with neither, None (everything). The bookmark only moves when
-        the stream has finished, so the value holds for the whole run.
+        The bookmark minus `lookback_days` and `overlap_minutes`, never before
+        `start_date`; on a first run, `start_date`; with neither, None (everything).
+        The value is fixed when the stream starts and holds for the whole run.
         """
         if not self.replication_key:
             return None
@@ -422,7 +467,10 @@ class LitmosStream(RESTStream[int]):
         start = parse_datetime(self.config.get("start_date"))
         if bookmark is None:
             return start
-        cutoff = bookmark - dt.timedelta(days=int(self.config.get("lookback_days") or 0))
+        cutoff = bookmark - dt.timedelta(
+            days=int(self.config.get("lookback_days") or 0),
+            minutes=int(self.config.get("overlap_minutes", 10) or 0),
+        )
         return max(cutoff, start) if start else cutoff
 
     @functools.cached_property
@@ -444,4 +492,4 @@ class LitmosStream(RESTStream[int]):
 
     @functools.cached_property
     def _signpost(self) -> str:
-        return format_datetime(dt.datetime.now(dt.timezone.utc))
+        return format_datetime(local_now())

@@ -13,9 +13,11 @@ Nothing here does I/O, so every rule is unit-tested on its own.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import html
+import json
 import re
 import typing as t
 from decimal import Decimal, InvalidOperation
@@ -50,11 +52,90 @@ _US_DATE = re.compile(
 # expat (namespace_separator="}") names the xsi:nil attribute like this.
 XSI_NIL = "http://www.w3.org/2001/XMLSchema-instance}nil"
 
-_json_decoder = msgspec.json.Decoder(float_hook=Decimal)
+#: How much of any value Litmos sent a message may quote.
+QUOTE_CHARS = 100
+#: Integers are 64-bit in every target (bigint) and in .NET; decimals are .NET decimals
+#: (below 7.9e28), so a larger number is a bad value, not something to write.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+DECIMAL_MAX_EXPONENT = 28
+# Longer number text is refused before it is parsed: a million digits take minutes.
+_MAX_NUMBER_TEXT = 64
 
 
 class LitmosValueError(ValueError):
     """A value Litmos sent that the tap cannot convert to its schema type."""
+
+
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """`repr` of a value for a message: at most `limit` characters, shallow, never slow.
+
+    A server's value can be megabytes long or nested 100 000 levels deep; a message
+    names it, it does not reproduce it.
+    """
+    text = _short_repr(value, depth=2, limit=limit)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short_repr(value: object, *, depth: int, limit: int) -> str:
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+    elif isinstance(value, (list, dict)):
+        text = _short_collection(value, depth=depth, limit=limit)
+    elif isinstance(value, int) and value.bit_length() > 4 * limit:
+        # str() of a huge int is slow, or refused (sys.get_int_max_str_digits).
+        text = f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    else:
+        text = repr(value)
+    return text[: limit + 1]
+
+
+def _short_collection(value: list | dict, *, depth: int, limit: int) -> str:
+    """The first few items, `depth` levels down: a message shows the shape, not the data."""
+    shown = 5
+    if depth == 0 or not value:
+        return "{...}" if isinstance(value, dict) else f"[... {len(value)} items]"
+    if isinstance(value, dict):
+        parts = [
+            f"{_short_repr(k, depth=0, limit=20)}: {_short_repr(v, depth=depth - 1, limit=limit)}"
+            for k, v in list(value.items())[:shown]
+        ]
+    else:
+        parts = [_short_repr(v, depth=depth - 1, limit=limit) for v in value[:shown]]
+    inner = ", ".join(parts) + (", ..." if len(value) > shown else "")
+    return f"{{{inner}}}" if isinstance(value, dict) else f"[{inner}]"
+
+
+class OutOfRange:
+    """A JSON number too large for any target: kept as (bounded) text, read as a bad value."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        """Keep at most `_MAX_NUMBER_TEXT` characters of the number's text."""
+        self.text = text[:_MAX_NUMBER_TEXT] + ("…" if len(text) > _MAX_NUMBER_TEXT else "")
+
+    def __repr__(self) -> str:  # noqa: D105
+        return self.text
+
+
+def _bounded_decimal(text: str) -> Decimal | OutOfRange:
+    """A JSON fraction as a Decimal, if it fits a .NET decimal."""
+    if len(text) > _MAX_NUMBER_TEXT:
+        return OutOfRange(text)
+    number = Decimal(text)
+    if not number.is_finite() or number.adjusted() > DECIMAL_MAX_EXPONENT:
+        return OutOfRange(text)
+    return number
+
+
+def _bounded_int(text: str) -> int | OutOfRange:
+    if len(text) > _MAX_NUMBER_TEXT:
+        return OutOfRange(text)
+    number = int(text)
+    return number if INT64_MIN <= number <= INT64_MAX else OutOfRange(text)
+
+
+_json_decoder = msgspec.json.Decoder(float_hook=_bounded_decimal)
 
 
 # ---------------------------------------------------------------------------
@@ -84,7 +165,7 @@ def parse_datetime(value: object) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if not isinstance(value, str):
-        msg = f"not a date: {value!r}"
+        msg = f"not a date: {quote(value)}"
         raise LitmosValueError(msg)
     text = value.strip()
     if not text:
@@ -97,9 +178,9 @@ def parse_datetime(value: object) -> dt.datetime | None:
         if match := _US_DATE.fullmatch(text):
             return _from_us(match)
     except (ValueError, OverflowError) as exc:
-        msg = f"not a valid date: {value!r} ({exc})"
+        msg = f"not a valid date: {quote(value)} ({exc})"
         raise LitmosValueError(msg) from exc
-    msg = f"not a recognised Litmos date: {value!r}"
+    msg = f"not a recognised Litmos date: {quote(value)}"
     raise LitmosValueError(msg)
 
 
@@ -200,46 +281,71 @@ def format_since(value: dt.datetime) -> str:
 
 
 def to_integer(value: object) -> int | None:
-    """Convert a Litmos integer (JSON number or XML text) to int; empty is null."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value  # type: ignore[return-value]
+    """Convert a Litmos integer (JSON number or XML text) to a 64-bit int; empty is null."""
+    if value is None:
+        return None
     if isinstance(value, str):
         text = value.strip()
         if not text:
             return None
+        if len(text) > _MAX_NUMBER_TEXT:
+            msg = f"not a 64-bit integer: {quote(value)}"
+            raise LitmosValueError(msg)
         try:
-            return int(text)
+            value = int(text)
         except ValueError:
             value = _decimal_or_fail(text, "an integer")
-    if isinstance(value, (float, Decimal)) and value == int(value):
-        return int(value)
-    msg = f"not an integer: {value!r}"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        # int() of 1E+100000000 would build a hundred-million-digit number first.
+        value = int(value) if value.adjusted() <= 18 else OutOfRange(str(value))  # noqa: PLR2004
+    if isinstance(value, int) and not isinstance(value, bool):
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+        msg = f"not a 64-bit integer: {quote(value)}"
+        raise LitmosValueError(msg)
+    msg = f"not an integer: {quote(value)}"
     raise LitmosValueError(msg)
 
 
 def to_decimal(value: object) -> Decimal | None:
     """Convert a Litmos decimal (``50.0``, ``"0.00"``) to Decimal; empty is null."""
-    if value is None or isinstance(value, Decimal):
-        return value
+    if value is None:
+        return None
     if isinstance(value, bool):
-        msg = f"not a number: {value!r}"
+        msg = f"not a number: {quote(value)}"
         raise LitmosValueError(msg)
-    if isinstance(value, (int, float)):
-        return Decimal(str(value))
-    if isinstance(value, str):
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            msg = f"not a number a target can hold: {quote(value)}"
+            raise LitmosValueError(msg)
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(str(value))
+    elif isinstance(value, str):
         text = value.strip()
-        return _decimal_or_fail(text, "a number") if text else None
-    msg = f"not a number: {value!r}"
-    raise LitmosValueError(msg)
+        if not text:
+            return None
+        number = _decimal_or_fail(text, "a number")
+    else:
+        msg = f"not a number: {quote(value)}"
+        raise LitmosValueError(msg)
+    if not number.is_finite() or number.adjusted() > DECIMAL_MAX_EXPONENT:
+        msg = f"not a number a target can hold: {quote(value)}"
+        raise LitmosValueError(msg)
+    return number
 
 
 def _decimal_or_fail(text: str, what: str) -> Decimal:
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        number = None
+    number = None
+    if len(text) <= _MAX_NUMBER_TEXT:
+        with contextlib.suppress(InvalidOperation):
+            number = Decimal(text)
     if number is None or not number.is_finite():
-        msg = f"not {what}: {text!r}"
+        msg = f"not {what}: {quote(text)}"
         raise LitmosValueError(msg)
     return number
 
@@ -262,7 +368,7 @@ def to_boolean(value: object) -> bool | None:
             return True
         if text in _FALSE:
             return False
-    msg = f"not a boolean: {value!r}"
+    msg = f"not a boolean: {quote(value)}"
     raise LitmosValueError(msg)
 
 
@@ -270,9 +376,13 @@ def to_text(value: object) -> str | None:
     """Return a string value as it is (XML text is already decoded)."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, (bool, int, Decimal, float)):
-        return str(value).lower() if isinstance(value, bool) else str(value)
-    msg = f"not text: {value!r}"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, Decimal, float)):
+        return str(value)
+    if isinstance(value, OutOfRange):
+        return value.text
+    msg = f"not text: {quote(value)}"
     raise LitmosValueError(msg)
 
 
@@ -307,6 +417,10 @@ class _NeedsUnescape:
     """Plan marker: a JSON string field, kept as is unless it holds an entity."""
 
 
+class _Int64:
+    """Plan marker: an integer field, kept as is when it fits 64 bits."""
+
+
 def _field_plan(  # noqa: PLR0911 (one return per JSON type)
     prop: Mapping[str, t.Any], *, unescape_html: bool
 ) -> tuple[type, Converter]:
@@ -316,7 +430,7 @@ def _field_plan(  # noqa: PLR0911 (one return per JSON type)
     if "string" in types and prop.get("format") == "date-time":
         return _NoValue, to_datetime_text
     if "integer" in types:
-        return int, to_integer
+        return _Int64, to_integer
     if "number" in types:
         return Decimal, to_decimal
     if "boolean" in types:
@@ -360,7 +474,7 @@ def _convert_object(fields: Converter, value: object) -> object:
     if isinstance(value, XmlElements):
         value = dict(value)
     if not isinstance(value, dict):
-        msg = f"not an object: {value!r}"
+        msg = f"not an object: {quote(value)}"
         raise LitmosValueError(msg)
     return fields(value)
 
@@ -373,7 +487,7 @@ def _convert_array(item: Converter, value: object) -> list | None:
     if isinstance(value, XmlElements):
         return [item(v) for _, v in value]
     if not isinstance(value, list):
-        msg = f"not a list: {value!r}"
+        msg = f"not a list: {quote(value)}"
         raise LitmosValueError(msg)
     return [item(v) for v in value]
 
@@ -426,6 +540,8 @@ def record_converter(
                     record[name] = value
                 elif keep is _NeedsUnescape and value.__class__ is str and "&" not in value:
                     record[name] = value  # a JSON string with no entity to decode
+                elif keep is _Int64 and value.__class__ is int and INT64_MIN <= value <= INT64_MAX:
+                    record[name] = value
                 else:
                     record[name] = conv(value)
         except LitmosValueError:
@@ -462,28 +578,43 @@ def _convert_field_by_field(
 
 
 class LitmosBodyError(ValueError):
-    """A response body that is not the JSON or XML list Litmos should have sent."""
+    """A response body that is not the JSON or XML list Litmos should have sent.
+
+    Asking again gets the same answer, so it fails the run (unlike `LitmosTruncatedError`).
+    """
+
+
+class LitmosTruncatedError(LitmosBodyError):
+    """A body that ends before its document does: cut off in transit, worth a retry."""
 
 
 class LitmosShapeError(LitmosBodyError):
     """A well-formed body of the wrong shape (an object where a list of rows belongs)."""
 
 
-def json_rows(body: bytes, *, single_object: bool = False) -> list[dict[str, object]]:
-    """Decode a JSON page: a bare array of objects (or ``{"Name": [...]}``, tolerated).
+#: Keys of the error objects servers and proxies answer with instead of data.
+_ERROR_KEYS = ("Errors", "Error", "Message", "Detail", "ExceptionMessage", "error", "message")
+#: The nesting no Litmos answer comes near (the ILT tree is 6 levels deep).
+MAX_NESTING = 64
+
+
+def json_rows(
+    body: bytes, *, single_object: bool = False, wrappers: Collection[str] = ()
+) -> list[dict[str, object]]:
+    """Decode a JSON page: a bare array of objects, or ``{"Name": [...]}`` for a `wrappers` name.
 
     With `single_object`, the endpoint answers one object (``GET /users/{id}``): it is
-    the page's one row.
+    the page's one row. Any other object (an error envelope, say) is refused: read as
+    rows, it would become records with every field null.
     """
-    try:
-        data = _json_decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        msg = f"invalid JSON ({exc})"
-        raise LitmosBodyError(msg) from exc
-    if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
-        (data,) = data.values()  # a wrapper such as {"Achievement": [...]}
-    elif single_object and isinstance(data, dict):
-        data = [data]
+    data = _decode_json(body)
+    if isinstance(data, dict):
+        if single_object:
+            data = [data]
+        elif len(data) == 1 and next(iter(data)) in wrappers:
+            (data,) = data.values()  # a wrapper such as {"Achievement": [...]}
+        else:
+            raise LitmosShapeError(_describe_object(data))
     if not isinstance(data, list):
         msg = f"expected a JSON array of rows, got {type(data).__name__}"
         raise LitmosShapeError(msg)
@@ -491,6 +622,63 @@ def json_rows(body: bytes, *, single_object: bool = False) -> list[dict[str, obj
         msg = "expected every row of the JSON array to be an object"
         raise LitmosShapeError(msg)
     return data
+
+
+def _decode_json(body: bytes) -> object:
+    try:
+        return _json_decoder.decode(body)
+    except msgspec.ValidationError:
+        # An integer beyond 64 bits (msgspec refuses those): decode again, slowly, with
+        # such numbers kept as OutOfRange, which become bad values of their fields.
+        return _decode_json_slowly(body)
+    except msgspec.DecodeError as exc:
+        if "truncated" in str(exc):
+            msg = f"the JSON body ends too early ({exc})"
+            raise LitmosTruncatedError(msg) from exc
+        msg = f"invalid JSON ({exc})"
+        raise LitmosBodyError(msg) from exc
+    except RecursionError as exc:
+        msg = "JSON nested too deeply to be a Litmos answer"
+        raise LitmosBodyError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"the JSON body is not valid UTF-8 (byte {exc.start})"
+        raise LitmosBodyError(msg) from exc
+
+
+def _decode_json_slowly(body: bytes) -> object:
+    try:
+        return json.loads(
+            body,
+            parse_float=_bounded_decimal,
+            parse_int=_bounded_int,
+            parse_constant=OutOfRange,  # NaN, Infinity
+        )
+    except RecursionError as exc:
+        msg = "JSON nested too deeply to be a Litmos answer"
+        raise LitmosBodyError(msg) from exc
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        msg = f"invalid JSON ({quote(str(exc))})"
+        raise LitmosBodyError(msg) from exc
+
+
+def _describe_object(data: dict) -> str:
+    for key in _ERROR_KEYS:
+        if key in data:
+            return f"an error instead of rows: {quote(_first_text(data[key]))}"
+    keys = ", ".join(quote(k, 40) for k in list(data)[:5])
+    return f"a JSON object (keys {keys}) where a list of rows belongs"
+
+
+def _first_text(value: object) -> object:
+    """The first string inside an error value (`[{"Message": "..."}]` -> "...")."""
+    for _ in range(MAX_NESTING):
+        if isinstance(value, list) and value:
+            value = value[0]
+        elif isinstance(value, dict) and value:
+            value = next((value[k] for k in _ERROR_KEYS if k in value), next(iter(value.values())))
+        else:
+            break
+    return value
 
 
 def xml_rows(body: bytes, *, single_object: bool = False) -> list[dict[str, object]]:
@@ -520,9 +708,23 @@ def xml_rows(body: bytes, *, single_object: bool = False) -> list[dict[str, obje
     try:
         parser.Parse(body, True)  # noqa: FBT003 (isfinal is positional-only)
     except expat.ExpatError as exc:
+        if exc.code in _XML_CUT_OFF:
+            msg = f"the XML body ends too early ({exc})"
+            raise LitmosTruncatedError(msg) from exc
         msg = f"invalid XML ({exc})"
         raise LitmosBodyError(msg) from exc
     return builder.rows
+
+
+# expat's errors for a document that stops before its end.
+_XML_CUT_OFF = frozenset(
+    expat.errors.codes[name]
+    for name in (
+        expat.errors.XML_ERROR_NO_ELEMENTS,
+        expat.errors.XML_ERROR_UNCLOSED_TOKEN,
+        expat.errors.XML_ERROR_PARTIAL_CHAR,
+    )
+)
 
 
 def _refuse_dtd(*_args: object) -> t.NoReturn:
@@ -546,6 +748,9 @@ class _XmlRowBuilder:
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self._depth += 1
+        if self._depth > MAX_NESTING:
+            msg = f"XML nested deeper than {MAX_NESTING} levels: not a Litmos answer"
+            raise LitmosBodyError(msg)
         if self._depth == self._row_depth:
             self.rows.append({})
         elif self._depth > self._row_depth:

@@ -18,7 +18,7 @@ import typing as t
 from http import HTTPStatus
 
 from tap_litmos.client import LitmosStream
-from tap_litmos.parsing import format_datetime, format_since, parse_datetime, to_datetime_text
+from tap_litmos.parsing import format_datetime, format_since, to_datetime_text
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -78,35 +78,57 @@ class DateWindowStream(LitmosStream):
     is emitted twice. A window's rows are emitted in replication-key order, and when
     it is finished the bookmark moves to its end: an interrupted backfill resumes at
     the last finished window, and a quiet stream's bookmark still keeps up with time.
+
+    No window ends after Litmos's own "now" (the `Date` of its first page), whatever
+    this machine's clock says, and an incremental run starts `overlap_minutes` before
+    the bookmark: a change stamped just before the last run's end but visible only
+    after it is read by the next run.
     """
 
     replication_key = "UpdatedDate"
     #: Litmos refuses `to - since` over 7 days (406).
     MAX_SPAN = dt.timedelta(days=7)
+    #: The most a window holds: it asks for one second more on each side.
+    FULL_WINDOW = MAX_SPAN - 2 * ONE_SECOND
     # Records are emitted sorted, so the SDK may move the bookmark as they go; that
     # needs a stream-level state (no partitioning keys), which stays flat.
     is_sorted = True
     state_partitioning_keys = None
+    #: When Litmos answered the current window's first page (its `Date` header).
+    _window_answered_at: dt.datetime | None = None
 
     @functools.cached_property
-    def run_started(self) -> dt.datetime:
-        """The end of the last window: nothing changed after the run began is read."""
-        return parse_datetime(self._signpost)  # type: ignore[return-value]
+    def walk_start(self) -> dt.datetime:
+        """Where the first window starts: the starting cutoff, or the account's beginning."""
+        return self.starting_cutoff or self._tap.account_start  # type: ignore[attr-defined]
+
+    @functools.cached_property
+    def walk_end(self) -> dt.datetime:
+        """Where the walk is planned to end: Litmos's clock as the run knows it at the start.
+
+        The last window's end is then set to the `Date` of its own first page.
+        """
+        return self._tap.litmos_clock.now()  # type: ignore[attr-defined]
 
     def windows(self) -> Iterator[tuple[dt.datetime, dt.datetime, bool]]:
-        """(start, end, is_last) of each window from the starting value to the run start.
+        """(start, end, is_last) of each window planned from `walk_start` to `walk_end`.
 
         A window asks for `since - 1 s` to `end + 1 s`, so it holds at most 7 days less
         2 seconds. The last one asks for `to` as far ahead as the 7 days allow ("`to`
-        must be in the future to include today"); it ends at the run's start.
+        must be in the future to include today").
         """
-        start = self.starting_cutoff or self._tap.account_start  # type: ignore[attr-defined]
-        end_of_run = self.run_started
-        full = self.MAX_SPAN - 2 * ONE_SECOND
-        while end_of_run - start > full:
-            yield start, start + full, False
-            start += full
-        yield start, end_of_run, True
+        start = self.walk_start
+        while True:
+            end, is_last = self._window_from(start)
+            yield start, end, is_last
+            if is_last:
+                return
+            start = end
+
+    def _window_from(self, start: dt.datetime) -> tuple[dt.datetime, bool]:
+        if self.walk_end - start > self.FULL_WINDOW:
+            return start + self.FULL_WINDOW, False
+        return self.walk_end, True
 
     @override
     def filter_params(self, context: Context | None) -> dict[str, t.Any]:
@@ -117,15 +139,25 @@ class DateWindowStream(LitmosStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        self._rewind_bookmark_to(format_datetime(self.starting_cutoff or self.run_started))
-        for window in self.windows():
-            self._window = window
-            start, end = format_datetime(window[0]), format_datetime(window[1])
+        start = self.walk_start
+        self._rewind_bookmark_to(format_datetime(start))
+        while True:
+            planned_end, is_last = self._window_from(start)
+            self._window = (start, planned_end, is_last)
+            self._window_answered_at = None
+            rows = list(super().get_records(context))
+            # Litmos's time when it answered the window's first page: what it stamped
+            # later may be missing from the pages, so the bookmark must not pass it.
+            litmos_now = self._window_answered_at or self._tap.litmos_clock.now()  # type: ignore[attr-defined]
+            end = litmos_now if is_last else min(planned_end, litmos_now)
+            low, high = format_datetime(start), format_datetime(end)
             key = self.replication_key
-            rows = [r for r in super().get_records(context) if start <= r[key] < end]
-            rows.sort(key=lambda r: r[key])
-            yield from rows
-            self._finish_window(end)
+            kept = sorted((r for r in rows if low <= r[key] < high), key=lambda r: r[key])
+            yield from kept
+            self._finish_window(high)
+            if is_last or end <= start:
+                return
+            start = end
 
     @override
     def to_record(self, row: t.Mapping[str, object], context: Context | None) -> Record | None:
@@ -134,6 +166,12 @@ class DateWindowStream(LitmosStream):
             why = f"it has no {self.replication_key}, so no window holds it"
             raise self.unreadable(row, why)
         return record
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        super().validate_response(response)
+        if self._window_answered_at is None:
+            self._window_answered_at = self.last_server_date
 
     @override
     def wanted(self, record: Record) -> bool:

@@ -95,6 +95,18 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "overlap_minutes",
+        th.IntegerType(minimum=0),
+        default=10,
+        title="Overlap Minutes",
+        description=(
+            "Every incremental run of the date-window streams and achievements re-reads"
+            " this many minutes before the bookmark: a change Litmos stamps before it"
+            " becomes visible (a late commit) is still read, at no extra request. Re-read"
+            " rows arrive again and are merged on the primary key."
+        ),
+    ),
+    th.Property(
         "user_ids",
         th.ArrayType(th.StringType),
         title="User IDs",
@@ -128,7 +140,20 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.NumberType(exclusive_minimum=0),
         default=300,
         title="Request Timeout",
-        description="Seconds to wait for one HTTP response before retrying it.",
+        description=(
+            "Seconds one HTTP response may take, from connecting to the last byte of the"
+            " body (redirects included), before it is retried as a timeout."
+        ),
+    ),
+    th.Property(
+        "max_response_mb",
+        th.NumberType(exclusive_minimum=0),
+        default=100,
+        title="Max Response MB",
+        description=(
+            "Largest response body read, in MiB; a larger one fails the run without being"
+            " read. A full Litmos page (1000 rows) is far below 10 MB."
+        ),
     ),
     th.Property(
         "max_requests_per_minute",

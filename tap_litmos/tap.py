@@ -19,6 +19,7 @@ from tap_litmos.parsing import LitmosValueError, format_datetime, parse_datetime
 from tap_litmos.ratelimit import RateLimitBackendError, RequestBudget
 from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.streams.users import EarliestUsersProbe
+from tap_litmos.transport import ServerClock
 from tap_litmos.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
@@ -101,6 +102,11 @@ class TapLitmos(Tap):
         )
 
     @functools.cached_property
+    def litmos_clock(self) -> ServerClock:
+        """Litmos's clock, learnt from its responses: where walks over changes end."""
+        return ServerClock()
+
+    @functools.cached_property
     def bad_values(self) -> collections.Counter[tuple[str, str]]:
         """Values set to null because they did not convert, by (stream, field)."""
         return collections.Counter()
@@ -118,7 +124,7 @@ class TapLitmos(Tap):
             start = parse_datetime(min(created)) - dt.timedelta(days=1)
             why = "the earliest user CreatedDate, less a day"
         else:
-            start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+            start = self.litmos_clock.now() - dt.timedelta(days=1)
             why = "the account has no users"
         self.logger.info(
             "No start_date and no bookmark: date-window streams start at %s (%s)",

@@ -22,6 +22,7 @@ class AchievementsStream(DescendingSinceStream):
 
     name = "achievements"
     path = "/achievements"
+    wrappers = ("Achievements", "Achievement")
     primary_keys = ("AchievementId",)
     replication_key = "AchievementDate"
 

@@ -11,6 +11,7 @@ class CoursesStream(SnapshotStream):
 
     name = "courses"
     path = "/courses"
+    wrappers = ("Courses", "Course")
     primary_keys = ("Id",)
     schema = schema(
         Id=TEXT, Code=TEXT, Name=TEXT, Active=BOOL, ForSale=BOOL, OriginalId=INT,
@@ -25,6 +26,7 @@ class CourseModulesStream(DateWindowStream):
 
     name = "course_modules"
     path = "/org/courses/modules"
+    wrappers = ("CourseModules", "CourseModule")
     primary_keys = ("CourseId", "Id")
     schema = schema(CourseId=TEXT, Id=TEXT, OriginalCourseId=INT, OriginalModuleId=INT, **LINK)
 
@@ -34,5 +36,6 @@ class UserCoursesStream(DateWindowStream):
 
     name = "user_courses"
     path = "/org/users/courses"
+    wrappers = ("UserCourses", "UserCourse")
     primary_keys = ("UserId", "Id")
     schema = schema(UserId=TEXT, Id=TEXT, OriginalUserId=INT, OriginalCourseId=INT, **LINK)

@@ -33,6 +33,7 @@ class InstructorsStream(SnapshotStream):
 
     name = "instructors"
     path = "/instructors"
+    wrappers = ("Instructors", "Instructor")
     primary_keys = ("Id",)
     schema = schema(**USER_SUMMARY)
 
@@ -42,6 +43,7 @@ class LocationsStream(SnapshotStream):
 
     name = "locations"
     path = "/locations"
+    wrappers = ("Locations", "Location")
     primary_keys = ("LocationId",)
     schema = schema(
         LocationId=TEXT, Location=TEXT, Description=TEXT, Street1=TEXT, Street2=TEXT,
@@ -59,6 +61,7 @@ class IltSessionsStream(SnapshotStream):
 
     name = "ilt_sessions"
     path = "/sessions/{when}"
+    wrappers = ("SessionCourses", "SessionCourse")
     primary_keys = ("Id",)
     schema = schema(
         Id=TEXT, Name=TEXT, InstructorUserId=TEXT, InstructorName=TEXT, SessionType=INT,
@@ -133,6 +136,7 @@ class _SessionPeopleStream(ChildStream, SnapshotStream):
     """People of one session: one request per session (opt-in)."""
 
     parent_stream_type = IltSessionsStream
+    wrappers = ("EventUsers", "EventUser")
     primary_keys = ("SessionId", "Id")
     schema = schema(**EVENT_USER, CourseId=TEXT, ModuleId=TEXT, SessionId=TEXT)
 

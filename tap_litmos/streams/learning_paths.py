@@ -11,6 +11,7 @@ class LearningPathsStream(SnapshotStream):
 
     name = "learning_paths"
     path = "/learningpaths"
+    wrappers = ("LearningPaths", "LearningPath")
     primary_keys = ("Id",)
     schema = schema(
         Id=TEXT, Name=TEXT, Description=TEXT, Active=BOOL, OriginalId=INT, ForSale=BOOL,
@@ -24,6 +25,7 @@ class LearningPathCoursesStream(DateWindowStream):
 
     name = "learning_path_courses"
     path = "/org/learningpaths/courses"
+    wrappers = ("LearningPathCourses", "LearningPathCourse")
     primary_keys = ("LearningPathId", "Id")
     schema = schema(
         LearningPathId=TEXT, Id=TEXT, OriginalLearningPathId=INT, OriginalCourseId=INT, **LINK
@@ -35,6 +37,7 @@ class UserLearningPathsStream(DateWindowStream):
 
     name = "user_learning_paths"
     path = "/org/learningpaths/users"
+    wrappers = ("LearningPathUsers", "LearningPathUser")
     primary_keys = ("LearningPathId", "Id")
     schema = schema(
         LearningPathId=TEXT, Id=TEXT, OriginalLearningPathId=INT, OriginalUserId=INT, **LINK

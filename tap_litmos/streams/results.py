@@ -11,6 +11,7 @@ class CourseResultsStream(DateWindowStream):
 
     name = "course_results"
     path = "/org/results/details"
+    wrappers = ("UserResults", "UserResult")
     primary_keys = ("UserId", "Id")
     schema = schema(
         Id=TEXT, UserId=TEXT, OriginalCourseId=INT, OriginalUserId=INT, Name=TEXT,
@@ -27,6 +28,7 @@ class ModuleResultsStream(DateWindowStream):
 
     name = "module_results"
     path = "/org/modules/results"
+    wrappers = ("ModuleResults", "ModuleResult")
     primary_keys = ("ModuleResultId",)
     schema = schema(
         Id=TEXT, UserId=TEXT, OriginalModuleId=INT, OriginalUserId=INT, ModuleResultId=INT,
@@ -41,6 +43,7 @@ class LearningPathResultsStream(DateWindowStream):
 
     name = "learning_path_results"
     path = "/org/learningpaths/results"
+    wrappers = ("LearningPathResults", "LearningPathResult")
     primary_keys = ("UserId", "Id")
     schema = schema(
         Id=TEXT, UserId=TEXT, OriginalLearningPathId=INT, OriginalUserId=INT, Active=BOOL,

@@ -11,6 +11,7 @@ class TeamsStream(SnapshotStream):
 
     name = "teams"
     path = "/teams"
+    wrappers = ("Teams", "Team")
     primary_keys = ("Id",)
     schema = schema(Id=TEXT, Name=TEXT, TeamCodeForBulkImport=TEXT, ParentTeamId=TEXT)
 
@@ -20,6 +21,7 @@ class TeamUsersStream(DateWindowStream):
 
     name = "team_users"
     path = "/org/teams/users"
+    wrappers = ("TeamUsers", "TeamUser")
     primary_keys = ("TeamId", "Id")
     schema = schema(
         TeamId=TEXT, Id=TEXT, OriginalTeamId=INT, OriginalUserId=INT, Active=BOOL,
@@ -32,6 +34,7 @@ class TeamCoursesStream(DateWindowStream):
 
     name = "team_courses"
     path = "/org/teams/courses"
+    wrappers = ("TeamCourses", "TeamCourse")
     primary_keys = ("TeamId", "Id")
     schema = schema(
         TeamId=TEXT, Id=TEXT, OriginalTeamId=INT, OriginalCourseId=INT, Active=BOOL,
@@ -44,5 +47,6 @@ class TeamLearningPathsStream(DateWindowStream):
 
     name = "team_learning_paths"
     path = "/org/teams/learningpaths"
+    wrappers = ("TeamLearningPaths", "TeamLearningPath")
     primary_keys = ("TeamId", "Id")
     schema = schema(TeamId=TEXT, Id=TEXT, OriginalTeamId=INT, OriginalLearningPathId=INT, **LINK)

@@ -35,6 +35,7 @@ class UsersStream(SnapshotStream):
 
     name = "users"
     path = "/users/details"
+    wrappers = ("Users", "User")
     primary_keys = ("Id",)
     schema = schema(**USER_FIELDS)
     child_context_keys: t.ClassVar = {"UserId": "Id"}
@@ -45,6 +46,7 @@ class UserBadgesStream(ChildStream, SnapshotStream):
 
     name = "user_badges"
     path = "/users/{UserId}/badges"
+    wrappers = ("Badges", "Badge")
     parent_stream_type = UsersStream
     primary_keys = ("UserId", "ID")
     schema = schema(
@@ -58,6 +60,7 @@ class LoginActivityStream(DateWindowStream):
 
     name = "login_activity"
     path = "/org/activities/logins"
+    wrappers = ("LoginActivities", "LoginActivity")
     # Litmos documents no key for a login: a user logs in once at a given instant.
     primary_keys = ("UserId", "LoginDate")
     replication_key = "LoginDate"
@@ -78,6 +81,7 @@ class EarliestUsersProbe(LitmosStream):
 
     name = "earliest_users_probe"
     path = "/users/details"
+    wrappers = ("Users", "User")
     primary_keys = ("Id",)
     schema = schema(Id=TEXT, CreatedDate=DATE)
     known_fields = frozenset(USER_FIELDS)

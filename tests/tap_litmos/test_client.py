@@ -24,7 +24,7 @@ def truth_ids(sandbox: LitmosSandbox) -> set[int]:
     return {r["AchievementId"] for r in sandbox.truth()}
 
 
-@pytest.mark.parametrize("kind", ["500", "504", "drop", "truncate", "truncate_json", "200_garbage"])
+@pytest.mark.parametrize("kind", ["500", "504", "drop", "truncate", "truncate_json"])
 def test_transient_faults_are_retried_and_nothing_is_lost(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float], kind: str
 ) -> None:
@@ -209,7 +209,7 @@ def test_a_redirect_on_the_same_host_is_followed(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b'{"Id": 1, "Title": "x"}', "expected a JSON array of rows"),
+        (b'{"Id": 1, "Title": "x"}', "a JSON object (keys 'Id', 'Title') where a list of rows"),
         (b"[1, 2]", "every row of the JSON array to be an object"),
     ],
 )

@@ -42,6 +42,8 @@ SECOND = dt.timedelta(seconds=1)
 MILLI = dt.timedelta(milliseconds=1)
 #: Litmos refuses `to - since` over 7 days; a window asks for one second more each side.
 MAX_SPAN = dt.timedelta(days=7)
+#: What every incremental run re-reads before its bookmark (the overlap_minutes default).
+OVERLAP = dt.timedelta(minutes=10)
 WINDOW = MAX_SPAN - 2 * SECOND
 #: The sandbox's /org/* changes fall in the year before its anchor (today's midnight),
 #: an assignment's CreatedDate (its UpdatedDate if never changed) up to 90 days earlier:
@@ -101,7 +103,8 @@ def emitted(run: TapRun, sandbox: LitmosSandbox, stream: str) -> dict[tuple, dic
 def run_start_of(run: TapRun, stream: str, before: dt.datetime) -> dt.datetime:
     """The run's start for `stream`: its final bookmark (the last window's end)."""
     value = parse_utc(run.bookmark(stream))  # type: ignore[arg-type]
-    assert before <= value <= dt.datetime.now(UTC)
+    # Litmos's clock ends the walk: the second of its Date header, to its end.
+    assert before <= value <= dt.datetime.now(UTC) + SECOND
     return value
 
 
@@ -244,7 +247,7 @@ def test_rows_on_and_around_window_edges_are_emitted_exactly_once(
     if origin == "start_date":
         cfg, state = configured(config, start), None
     else:
-        cfg = config
+        cfg = {**config, "overlap_minutes": 0}  # the walk starts exactly at the bookmark
         state = {
             "bookmarks": {
                 s: {
@@ -349,7 +352,8 @@ def test_a_second_run_reads_only_what_changed_since_the_bookmark(
 
     result_key, link_key = sandbox.spec(STREAM).key, sandbox.spec(links).key
     done, on_bookmark = sandbox.truth(STREAM)[10:12]
-    # A result that changes now, one that changed the instant the first run began ...
+    # A result that changes now, one stamped a second before the first run's end but
+    # visible only after that run (a late commit: the overlap reads it) ...
     changed = sandbox.touch(
         STREAM,
         key_of(done, result_key),
@@ -358,7 +362,10 @@ def test_a_second_run_reads_only_what_changed_since_the_bookmark(
         CompletedDate=None,
     )
     at_start = sandbox.touch(
-        STREAM, key_of(on_bookmark, result_key), UpdatedDate=bookmark, Name="Renamed & moved"
+        STREAM,
+        key_of(on_bookmark, result_key),
+        UpdatedDate=bookmark - SECOND,
+        Name="Renamed & moved",
     )
     # ... and an assignment removed: the same key comes back with Active false.
     link = next(r for r in sandbox.truth(links) if r["Active"])
@@ -368,19 +375,20 @@ def test_a_second_run_reads_only_what_changed_since_the_bookmark(
 
     second_start = dt.datetime.now(UTC)
     second = run_tap(cfg, state=first.final_state, catalog=catalog)
+    # What changed, and what the overlap before the bookmark re-reads.
     assert emitted(second, sandbox, STREAM) == {
         key_of(comparable(r), result_key): comparable(r) for r in (changed, at_start)
-    }
+    } | truth_between(sandbox, STREAM, bookmark - OVERLAP, bookmark)
     (again,) = second.records(links)
     assert key_of(again, link_key) == key_of(comparable(link), link_key)
     assert again == comparable(removed)
     assert again["Active"] is False
     assert again["UpdatedDate"] > first_links[key_of(again, link_key)]["UpdatedDate"]
-    # Each stream starts at its own bookmark (less the second either side).
-    assert first_since(sandbox, STREAM) == since_text(bookmark - SECOND)
+    # Each stream starts at its own bookmark, less the overlap (and the second either side).
+    assert first_since(sandbox, STREAM) == since_text(bookmark - OVERLAP - SECOND)
     link_bookmark = parse_utc(first.bookmark(links))  # type: ignore[arg-type]
-    assert first_since(sandbox, links) == since_text(link_bookmark - SECOND)
-    assert run_start_of(second, STREAM, second_start) > bookmark
+    assert first_since(sandbox, links) == since_text(link_bookmark - OVERLAP - SECOND)
+    assert run_start_of(second, STREAM, second_start) >= bookmark
     assert not probe_requests(sandbox)
 
 
@@ -394,9 +402,14 @@ def test_a_run_with_nothing_new_emits_nothing_and_moves_the_bookmark_on(
     sandbox.reset_log()
     second_start = dt.datetime.now(UTC)
     second = run_tap(cfg, state=first.final_state, catalog=catalog)
-    assert second.records(STREAM) == []
+    bookmark = parse_utc(first.bookmark(STREAM))  # type: ignore[arg-type]
+    # Only what the overlap before the bookmark re-reads.
+    assert emitted(second, sandbox, STREAM) == truth_between(
+        sandbox, STREAM, bookmark - OVERLAP, bookmark
+    )
     assert len(requests_to(sandbox, STREAM)) == 1  # one window, from the bookmark to now
-    assert run_start_of(second, STREAM, second_start) > parse_utc(first.bookmark(STREAM))  # type: ignore[arg-type]
+    # Moved on to Litmos's clock (whole seconds: equal if both runs fall in one second).
+    assert run_start_of(second, STREAM, second_start) >= bookmark
 
 
 @pytest.mark.parametrize("days", [3, 30])
@@ -413,14 +426,14 @@ def test_lookback_days_re_reads_the_last_days_before_the_bookmark(
     second_start = dt.datetime.now(UTC)
     second = run_tap({**cfg, "lookback_days": days}, state=first.final_state, catalog=catalog)
     run_start = run_start_of(second, STREAM, second_start)
-    cutoff = bookmark - dt.timedelta(days=days)
+    cutoff = bookmark - dt.timedelta(days=days) - OVERLAP
     expected = truth_between(sandbox, STREAM, cutoff, run_start)
     if days == 30:
         assert expected  # the last month holds changes: they are read again
     assert emitted(second, sandbox, STREAM) == expected
     assert first_since(sandbox, STREAM) == since_text(cutoff - SECOND)
     assert len(requests_to(sandbox, STREAM)) == window_count(cutoff, run_start)
-    assert parse_utc(second.bookmark(STREAM)) > bookmark  # type: ignore[arg-type]
+    assert parse_utc(second.bookmark(STREAM)) >= bookmark  # type: ignore[arg-type]
 
 
 def test_lookback_days_never_reach_before_start_date(sandbox: LitmosSandbox, config: dict) -> None:
@@ -511,7 +524,11 @@ def test_no_probe_when_no_date_window_stream_needs_one(
         if case == "snapshots_only":
             assert len(run.records(stream)) == len(sandbox.truth(stream))
             continue
-        begin = start_of(sandbox) if case == "start_date" else parse_utc(bookmark_in(sandbox))
+        begin = (
+            start_of(sandbox)
+            if case == "start_date"
+            else parse_utc(bookmark_in(sandbox)) - OVERLAP  # the overlap is re-read
+        )
         assert first_since(sandbox, stream) == since_text(begin - SECOND)
         expected = truth_between(sandbox, stream, begin, run_start_of(run, stream, before))
         assert expected
@@ -533,12 +550,13 @@ def test_one_stream_with_a_bookmark_and_one_without_make_one_probe(
     before = dt.datetime.now(UTC)
     run = run_tap(config, state=state, catalog=catalog_selecting(config, "team_users", LOGINS))
     assert len(probe_requests(sandbox)) == 1  # for the one stream without a bookmark
-    assert first_since(sandbox, "team_users") == since_text(parse_utc(bookmark) - SECOND)
+    resumed = parse_utc(bookmark) - OVERLAP
+    assert first_since(sandbox, "team_users") == since_text(resumed - SECOND)
     first_user = min(u["CreatedDate"] for u in sandbox.truth("users"))
     assert first_since(sandbox, LOGINS) == since_text(first_user - dt.timedelta(days=1) - SECOND)
     assert len(run.records(LOGINS)) == len(sandbox.truth(LOGINS))
     run_start = run_start_of(run, "team_users", before)
-    expected = truth_between(sandbox, "team_users", parse_utc(bookmark), run_start)
+    expected = truth_between(sandbox, "team_users", resumed, run_start)
     assert emitted(run, sandbox, "team_users") == expected
 
 
@@ -605,8 +623,9 @@ def test_an_interrupted_backfill_resumes_at_the_last_finished_window(
         bookmark = resumed_from.get("replication_key_value")
         if bookmark is None:  # killed before the first window was finished
             assert first_since(sandbox, stream) == since_text(start - SECOND)
-        else:  # the resumed run begins at the bookmark, less the second each side
-            assert first_since(sandbox, stream) == since_text(parse_utc(bookmark) - SECOND)
+        else:  # the resumed run begins at the bookmark, less the overlap and a second
+            resumed_at = parse_utc(bookmark) - OVERLAP - SECOND
+            assert first_since(sandbox, stream) == since_text(resumed_at)
             if bookmark in edges:  # the end of the last window whose STATE arrived
                 resumed_mid_backfill += 1
             else:  # killed after the last window's STATE: that window ends at run start

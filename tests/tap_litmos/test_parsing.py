@@ -11,6 +11,7 @@ import pytest
 
 from tap_litmos.parsing import (
     LitmosBodyError,
+    LitmosShapeError,
     LitmosValueError,
     XmlElements,
     format_datetime,
@@ -286,10 +287,22 @@ def test_xml_truncated_is_a_body_error() -> None:
 def test_json_shapes() -> None:
     assert json_rows(b"[]") == []
     assert json_rows(b'[{"a":1}]') == [{"a": 1}]
-    assert json_rows(b'{"Achievement":[{"a":1}]}') == [{"a": 1}]
+    wrappers = ("Achievements", "Achievement")
+    assert json_rows(b'{"Achievement":[{"a":1}]}', wrappers=wrappers) == [{"a": 1}]
+    assert json_rows(b'{"Achievements":[{"a":1}]}', wrappers=wrappers) == [{"a": 1}]
     for bad in (b'[{"a":1}', b'{"a":1,"b":2}', b'"text"', b"[1,2]", b"<html>"):
         with pytest.raises(LitmosBodyError):
-            json_rows(bad)
+            json_rows(bad, wrappers=wrappers)
+
+
+def test_only_a_declared_wrapper_holds_rows() -> None:
+    # An error envelope is a single-key object holding a list too: read as rows, it
+    # would be one record with every field null.
+    envelope = b'{"Errors":[{"Message":"Authorization has been denied"}]}'
+    with pytest.raises(LitmosShapeError, match="an error instead of rows: 'Authorization has"):
+        json_rows(envelope, wrappers=("Courses", "Course"))
+    with pytest.raises(LitmosShapeError, match="keys 'Users'"):
+        json_rows(b'{"Users":[{"Id":"x"}]}', wrappers=("Courses", "Course"))
 
 
 def test_json_floats_stay_exact() -> None:

@@ -141,6 +141,7 @@ def test_first_run_bookmark_is_the_max_date(sandbox: LitmosSandbox, config: dict
 def test_second_run_sends_the_bookmark_and_emits_only_new_and_boundary(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
+    config = {**config, "overlap_minutes": 0}  # the exact boundary, without the overlap
     first = run_achievements(config)
     bookmark = first.bookmark()
     assert bookmark == max(r["AchievementDate"] for r in truth_since(sandbox))
@@ -173,6 +174,7 @@ def test_a_run_with_nothing_new_emits_only_the_boundary_instant(
 def test_records_before_the_bookmark_in_the_same_second_are_dropped(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
+    config = {**config, "overlap_minutes": 0}  # the exact boundary, without the overlap
     second = dt.datetime(2026, 7, 1, 10, 0, 0)
     early, late = sandbox.add_achievements(
         count=1, achievement_date=second.replace(microsecond=200_000)
@@ -193,6 +195,7 @@ def test_records_before_the_bookmark_in_the_same_second_are_dropped(
 
 
 def test_paging_stops_at_rows_older_than_the_cutoff(sandbox: LitmosSandbox, config: dict) -> None:
+    config = {**config, "overlap_minutes": 0}  # the exact boundary, without the overlap
     base = dt.datetime(2026, 7, 2, 8, 0, 0)
     old = sandbox.add_achievements(count=3, achievement_date=base.replace(microsecond=100_000))
     new = sandbox.add_achievements(count=4, achievement_date=base + dt.timedelta(hours=1))
@@ -213,6 +216,7 @@ def test_paging_stops_at_rows_older_than_the_cutoff(sandbox: LitmosSandbox, conf
 
 
 def test_lookback_days_widens_the_window(sandbox: LitmosSandbox, config: dict) -> None:
+    config = {**config, "overlap_minutes": 0}  # the exact boundary, without the overlap
     first = run_achievements(config)
     bookmark = dt.datetime.fromisoformat(first.bookmark().replace("Z", "+00:00"))
     sandbox.reset_log()
@@ -221,6 +225,26 @@ def test_lookback_days_widens_the_window(sandbox: LitmosSandbox, config: dict) -
     assert by_id(run.records()) == by_id(truth_since(sandbox, since))
     assert api_requests(sandbox)[0]["params"]["since"] == since.strftime("%Y-%m-%d %H:%M:%S")
     assert run.bookmark() == first.bookmark()
+
+
+def test_every_incremental_run_re_reads_the_overlap_before_the_bookmark(
+    sandbox: LitmosSandbox, config: dict
+) -> None:
+    first = run_achievements(config)
+    bookmark = dt.datetime.fromisoformat(first.bookmark().replace("Z", "+00:00"))
+    # An achievement Litmos stamped 3 minutes before the bookmark but showed only after
+    # the first run had read its page: the default 10-minute overlap still reads it.
+    late = sandbox.add_achievements(
+        count=1, achievement_date=(bookmark - dt.timedelta(minutes=3)).replace(tzinfo=None)
+    )
+    sandbox.reset_log()
+    second = run_achievements(config, state=first.final_state)
+    since = bookmark - dt.timedelta(minutes=10)
+    assert late[0].achievement_id in {r["AchievementId"] for r in second.records()}
+    assert by_id(second.records()) == by_id(truth_since(sandbox, since))
+    assert api_requests(sandbox)[0]["params"]["since"] == since.strftime("%Y-%m-%d %H:%M:%S")
+    without = run_achievements({**config, "overlap_minutes": 0}, state=first.final_state)
+    assert late[0].achievement_id not in {r["AchievementId"] for r in without.records()}
 
 
 def test_lookback_never_reaches_before_start_date(sandbox: LitmosSandbox, config: dict) -> None:
