@@ -36,6 +36,8 @@ FAULT_KINDS: frozenset[str] = frozenset(
         "redirect",  # 302 to <redirect_base><path>?<query>
         "redirect_301",  # 301 to <redirect_base><path>?<query>
         "200_garbage",  # 200 with the WCF error page as text/html
+        "error_envelope",  # 200 with {"Errors": [{"Message": ...}]} (or XML) instead of rows
+        "echo_key_500",  # 500 whose text (and reason phrase) quotes the apikey header back
     }
 )
 DEFAULT_RANDOM_KINDS: tuple[str, ...] = ("500", "503", "504", "drop", "truncate")

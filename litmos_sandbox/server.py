@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from litmos_sandbox import spec as S  # noqa: N812
 from litmos_sandbox import wire
@@ -761,7 +761,7 @@ class LitmosSandbox:
         elif fault in ("redirect", "redirect_301"):
             return self._redirect_reply(fault, path, query), fault
         elif fault is not None and fault not in ("truncate", "truncate_json"):
-            return self._fault_reply(fault), fault
+            return self._fault_reply(fault, params, headers), fault
         reply = self._route(method, path, params, headers)
         if fault in ("truncate", "truncate_json"):
             reply.action = fault
@@ -797,7 +797,19 @@ class LitmosSandbox:
         ).encode()
         return Reply(status, body, "text/html; charset=utf-8", headers={"Location": location})
 
-    def _fault_reply(self, kind: str) -> Reply:
+    def _fault_reply(self, kind: str, params: dict[str, str], headers: Any) -> Reply:
+        if kind == "error_envelope":
+            # A gateway or an auth layer answering 200 with an error object, not rows.
+            message = "Authorization has been denied for this request."
+            if params.get("format", "").lower() == "json":
+                return _json_reply({"Errors": [{"Message": message}]})
+            body = f"<Errors><Error><Message>{message}</Message></Error></Errors>".encode()
+            return Reply(200, body, "application/xml; charset=utf-8")
+        if kind == "echo_key_500":
+            # An error page that quotes the request back, the API key with it.
+            key = headers.get("apikey") or ""
+            text = f"Request failed: apikey: {key}; url-encoded: {quote(key, safe='')}"
+            return Reply(500, text.encode(), "text/plain; charset=utf-8", reason=text[:60])
         if kind == "drop":
             return Reply(0, action="drop")
         if kind == "500":

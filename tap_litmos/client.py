@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import typing as t
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
@@ -345,10 +346,12 @@ class LitmosStream(RESTStream[int]):
                 value = row.get(field)
                 if value is None or value == "":
                     start = dict(parse_qsl(urlsplit(response.url).query)).get("start", "0")
-                    missing = "missing" if field not in row else f"empty ({quote(value)})"
+                    missing = (
+                        "missing" if field not in row else "null" if value is None else "empty"
+                    )
                     msg = (
-                        f"Litmos sent a {self.name} row without its key: {field} is {missing}"
-                        f" (row {index + 1} of the page at start={quote(start, 20)})"
+                        f"Litmos sent {self._a_row} without its key: {field} is {missing}"
+                        f" (row {index + 1} of the page at start={_key_value(start)})"
                     )
                     raise LitmosAPIError(msg)
 
@@ -439,6 +442,18 @@ class LitmosStream(RESTStream[int]):
         return LitmosAPIError(
             f"Cannot read {article} {self.name} record ({self._key_text(row)}): {why}"
         )
+
+    @property
+    def _a_row(self) -> str:
+        return f"{'an' if self.name[:1] in 'aeiou' else 'a'} {self.name} row"
+
+    @override
+    def log(self, msg: str, *args: t.Any, level: int = logging.INFO) -> None:
+        # The SDK adds "An unhandled error occurred while syncing 'x'" to every failure;
+        # the tap's own error line already names the stream and what went wrong.
+        if msg.startswith("An unhandled error occurred"):
+            level = logging.DEBUG
+        super().log(msg, *args, level=level)
 
     def wanted(self, record: Record) -> bool:
         """Whether this run emits the record: not older than the starting cutoff."""

@@ -282,19 +282,13 @@ def format_since(value: dt.datetime) -> str:
 
 def to_integer(value: object) -> int | None:
     """Convert a Litmos integer (JSON number or XML text) to a 64-bit int; empty is null."""
-    if value is None:
-        return None
     if isinstance(value, str):
         text = value.strip()
         if not text:
             return None
-        if len(text) > _MAX_NUMBER_TEXT:
-            msg = f"not a 64-bit integer: {quote(value)}"
-            raise LitmosValueError(msg)
-        try:
-            value = int(text)
-        except ValueError:
-            value = _decimal_or_fail(text, "an integer")
+        value = _number_from_text(text)
+    if value is None:
+        return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
@@ -303,10 +297,20 @@ def to_integer(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         if INT64_MIN <= value <= INT64_MAX:
             return value
-        msg = f"not a 64-bit integer: {quote(value)}"
-        raise LitmosValueError(msg)
-    msg = f"not an integer: {quote(value)}"
+        value = OutOfRange(str(value) if value.bit_length() < 4096 else "a huge integer")  # noqa: PLR2004
+    what = "a 64-bit integer" if isinstance(value, OutOfRange) else "an integer"
+    msg = f"not {what}: {quote(value)}"
     raise LitmosValueError(msg)
+
+
+def _number_from_text(text: str) -> int | Decimal | OutOfRange:
+    """XML number text as an int (or a Decimal such as "4.0"); over-long text is refused."""
+    if len(text) > _MAX_NUMBER_TEXT:
+        return OutOfRange(text)
+    try:
+        return int(text)
+    except ValueError:
+        return _decimal_or_fail(text, "an integer")
 
 
 def to_decimal(value: object) -> Decimal | None:
@@ -331,7 +335,8 @@ def to_decimal(value: object) -> Decimal | None:
             return None
         number = _decimal_or_fail(text, "a number")
     else:
-        msg = f"not a number: {quote(value)}"
+        what = "a number a target can hold" if isinstance(value, OutOfRange) else "a number"
+        msg = f"not {what}: {quote(value)}"
         raise LitmosValueError(msg)
     if not number.is_finite() or number.adjusted() > DECIMAL_MAX_EXPONENT:
         msg = f"not a number a target can hold: {quote(value)}"

@@ -39,6 +39,7 @@ import typing as t
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+import filelock
 from pyrate_limiter import InMemoryBucket, Rate, RateItem, RedisBucket, SQLiteBucket
 
 if t.TYPE_CHECKING:
@@ -48,6 +49,8 @@ if t.TYPE_CHECKING:
     from typing_extensions import Self
 
 BUDGET_PREFIX = "tap-litmos:"
+#: How long a budget file's lock may take: other taps hold it for milliseconds.
+LOCK_WAIT_SECONDS = 10.0
 _ITEM_NAME = "request"  # what each stored entry is called (never the key)
 _REDIS_SCHEMES = ("redis", "rediss")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -303,9 +306,13 @@ class RequestBudget:
         if self._backend.kind == "memory":
             return InMemoryBucket(rates)
         if self._backend.kind == "file":
-            return SQLiteBucket.init_from_file(
+            self._check_lockable(self._backend.target)
+            bucket = SQLiteBucket.init_from_file(
                 rates, table=self._name, db_path=self._backend.target, use_file_lock=True
             )
+            if bucket.lock is not None:  # a later wait is bounded too (filelock.Timeout)
+                bucket.lock.timeout = LOCK_WAIT_SECONDS
+            return bucket
         import redis  # noqa: PLC0415  (only Redis users pay for it)
 
         client = redis.Redis.from_url(
@@ -318,6 +325,24 @@ class RequestBudget:
             raise
         self._redis = client
         return bucket
+
+    @staticmethod
+    def _check_lockable(path: str) -> None:
+        """Take the budget file's lock once, waiting at most `LOCK_WAIT_SECONDS`.
+
+        pyrate-limiter waits for it without a limit, and on a path where locking never
+        succeeds (a read-only or special file system) that would hang the run forever.
+        """
+        lock = filelock.FileLock(path + ".lock", timeout=LOCK_WAIT_SECONDS)
+        try:
+            with lock:
+                pass
+        except filelock.Timeout as exc:
+            msg = (
+                f"Setting 'rate_limit_backend': could not lock {path}.lock within"
+                f" {LOCK_WAIT_SECONDS:g} s; name a file on a local, writable file system"
+            )
+            raise RateLimitBackendError(msg) from exc
 
     def _now_ms(self) -> int:
         if self._clock is not None:

@@ -101,7 +101,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Overlap Minutes",
         description=(
             "Every incremental run of the date-window streams and achievements re-reads"
-            " this many minutes before the bookmark: a change Litmos stamps before it"
+            " this many minutes before the bookmark, so that a change Litmos stamps before it"
             " becomes visible (a late commit) is still read, at no extra request. Re-read"
             " rows arrive again and are merged on the primary key."
         ),
