@@ -114,12 +114,18 @@ class LitmosStream(RESTStream[int]):
 
     @override
     def sync(self, context: Context | None = None) -> None:
-        super().sync(context)
-        if self.parent_stream_type is None:
-            # This stream and its children are read in full: only now may a target drop
-            # the rows their new versions lack (writer.py holds ACTIVATE_VERSION until
-            # here). A sync that raised, or stopped at a record limit, activates nothing.
-            self._tap.message_writer.activate_held_versions()  # type: ignore[attr-defined]
+        with self._tap.progress.syncing(self):  # type: ignore[attr-defined]
+            super().sync(context)
+            if self.parent_stream_type is None:
+                # This stream and its children are read in full: only now may a target drop
+                # the rows their new versions lack (writer.py holds ACTIVATE_VERSION until
+                # here). A sync that raised, or stopped at a record limit, activates nothing.
+                self._tap.message_writer.activate_held_versions()  # type: ignore[attr-defined]
+
+    @override
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        self._tap.progress.record_emitted(self.name)  # type: ignore[attr-defined]
+        return row
 
     # --- Connection -----------------------------------------------------------------
 
@@ -203,6 +209,7 @@ class LitmosStream(RESTStream[int]):
 
         def send_request(*args: t.Any, **kwargs: t.Any) -> requests.Response:
             budget.acquire()  # every attempt, retries included, takes a slot
+            self._tap.progress.request_sent(self.name)  # type: ignore[attr-defined]
             return func(*args, **kwargs)
 
         return backoff.on_exception(
@@ -240,6 +247,7 @@ class LitmosStream(RESTStream[int]):
         reason = (
             str(failure) if isinstance(failure, RetriableAPIError) else describe_failure(failure)
         )
+        self._tap.progress.retried(self.name)  # type: ignore[attr-defined]
         self.logger.warning(
             "Retrying %s in %.0f s (attempt %d of %d): %s",
             self.name,

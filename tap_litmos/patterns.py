@@ -126,6 +126,7 @@ class DateWindowStream(LitmosStream):
             rows.sort(key=lambda r: r[key])
             yield from rows
             self._finish_window(end)
+            self._tap.progress.window_done(self.name)  # type: ignore[attr-defined]
 
     @override
     def to_record(self, row: t.Mapping[str, object], context: Context | None) -> Record | None:
