@@ -125,3 +125,16 @@ def _key_text(value: object) -> str:
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", value):
         return dt.datetime.fromisoformat(value[:-1]).isoformat(timespec="milliseconds")
     return str(value)
+
+
+def test_the_doctor_runs_as_a_meltano_command(
+    meltano: t.Callable[..., str], sandbox: LitmosSandbox
+) -> None:
+    """`meltano invoke tap-litmos:doctor`: the plugin's `commands:` entry, with the
+    extractor's settings from Meltano (`--config ENV`)."""
+    report = ROOT / "output" / "litmos-doctor.json"
+    report.unlink(missing_ok=True)
+    out = meltano("invoke", "tap-litmos:doctor")
+    assert "Result: every check passed." in out
+    assert json.loads(report.read_text())["passed"] is True
+    assert len(sandbox.requests) <= 40

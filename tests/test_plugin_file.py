@@ -258,6 +258,7 @@ def test_plugin_file_equals_the_extractor_in_meltano_yml() -> None:
         "capabilities",
         "settings_group_validation",
         "select",
+        "commands",
     ):
         assert plugin[key] == extractor[key], key
     declared = {s["name"]: s for s in extractor["settings"]}
