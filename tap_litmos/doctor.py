@@ -365,7 +365,10 @@ class Doctor:
         for stream in streams:
             if stream.parent_stream_type is not None and not isinstance(stream, ChildStream):
                 parent = stream.parent_stream_type.name
-                results[stream.name] = {"status": None, "note": f"read from {parent}'s answers"}
+                results[stream.name] = {
+                    "status": None,
+                    "note": f"no request of its own: inside {parent}",
+                }
                 continue
             if stream.name == first.stream:
                 answer = first

@@ -98,7 +98,7 @@ def plan_of(stream: LitmosStream, *, selected: bool = True) -> StreamPlan:
     if isinstance(stream, ChildStream):
         return StreamPlan(name, f"1 request per {parent} row", None, None, None, parent, selected)
     if parent is not None:
-        return StreamPlan(name, f"from {parent}'s answers", 0, None, None, parent, selected)
+        return StreamPlan(name, f"inside {parent}, no request", 0, None, None, parent, selected)
     passes = len(stream.partitions or [None])
     if isinstance(stream, DescendingSinceStream):
         cutoff = stream.starting_cutoff
