@@ -69,8 +69,8 @@ class TapLitmos(Tap):
         # ACTIVATE_VERSION after each snapshot's records, but where the SDK sends it (first)
         # when records travel in BATCH files, whose rows carry no version (writer.py).
         self.message_writer.hold_versions = not self.config.get("batch_config")  # type: ignore[attr-defined]
-        announce_plan(self)
         try:
+            announce_plan(self)
             super().sync_all()
         finally:
             self.message_writer.flush()  # RECORD lines not yet followed by a STATE

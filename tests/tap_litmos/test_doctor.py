@@ -272,6 +272,10 @@ def test_the_console_script_reads_its_config_from_the_environment(
         "PATH": str(Path(sys.executable).parent),
         "TAP_LITMOS_API_KEY": API_KEY,
         "TAP_LITMOS_API_URL": sandbox.base_url,
+        # As Meltano sets every declared setting: text, typed by the schema.
+        "TAP_LITMOS_REQUEST_TIMEOUT": "30",
+        "TAP_LITMOS_MAX_REQUESTS_PER_MINUTE": "90",
+        "TAP_LITMOS_SOURCE": "acme-doctor",
     }
     done = subprocess.run(
         [
@@ -290,5 +294,8 @@ def test_the_console_script_reads_its_config_from_the_environment(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Result: every check passed." in done.stdout
-    assert json.loads((tmp_path / "r.json").read_text())["passed"] is True
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["passed"] is True
+    assert report["checks"]["connection"]["source_characters"] == len("acme-doctor")
+    assert {r["params"]["source"] for r in sandbox.requests} == {"acme-doctor"}
     assert API_KEY not in done.stdout + done.stderr

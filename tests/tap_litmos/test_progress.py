@@ -209,6 +209,15 @@ def test_the_plan_comes_before_any_request_and_its_windows_are_exact(
         assert served > planned
 
 
+def test_without_a_start_date_the_plan_waits_for_the_one_request_that_finds_the_start(
+    sandbox: LitmosSandbox, config: dict, plan_watcher: _PlanWatcher
+) -> None:
+    sync(config, catalog=catalog_selecting(config, "course_results"))
+    assert plan_watcher.seen_at_plan == 1
+    probe = sandbox.requests[0]
+    assert (probe["path"], probe["params"]["sort"]) == ("/v1.svc/users/details", "CreatedDate")
+
+
 def test_the_plan_line_says_how_long_the_requests_take_at_the_budget(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
