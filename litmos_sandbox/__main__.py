@@ -112,6 +112,40 @@ def _parser() -> argparse.ArgumentParser:
         default="i",
         help='XML nulls as i:nil="true" (default) or nil="true"',
     )
+    # The other ways Litmos may behave that tap-litmos-doctor checks for (docs/doctor.md).
+    p.add_argument(
+        "--json-true-utc-dates",
+        action="store_true",
+        help="JSON dates (and /org/* dates) as /Date(<true UTC ms>-0700)/: the offset only "
+        "informational, so the tap's reading is off by it",
+    )
+    p.add_argument(
+        "--json-wrapped",
+        action="store_true",
+        help='JSON lists wrapped in their XML root name: {"Users": [...]}',
+    )
+    p.add_argument(
+        "--forbid",
+        action="append",
+        default=[],
+        metavar="STREAM",
+        help="answer 403 'You do not have the proper permissions for this call.' for this "
+        "stream's endpoint (a stream name or API path; repeatable)",
+    )
+    p.add_argument(
+        "--extra-field",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        help="add a field the tap's schema lacks to every row (repeatable)",
+    )
+    p.add_argument(
+        "--clock-offset-seconds",
+        type=float,
+        default=0.0,
+        help="run the sandbox's clock (its Date header and its now) this far ahead; "
+        "negative: behind",
+    )
     return p
 
 
@@ -126,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             print("litmos_sandbox: --retry-after must be an int or 'http-date'", file=sys.stderr)
             return 2
+    extra_fields = dict(item.partition("=")[::2] for item in args.extra_field)
     try:
         sandbox = LitmosSandbox(
             seed=args.seed,
@@ -155,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             module_results=args.module_results,
             logins=args.logins,
             now=args.now,
+            json_true_utc_dates=args.json_true_utc_dates,
+            json_wrapped=args.json_wrapped,
+            forbidden=args.forbid,
+            extra_fields=extra_fields,
+            clock_offset_seconds=args.clock_offset_seconds,
         )
     except ValueError as exc:
         print(f"litmos_sandbox: {exc}", file=sys.stderr)

@@ -44,9 +44,12 @@ class PageRenderer:
         json_utc_dates: bool = False,
         xml_nil_style: str = "i",
         html_latin1_entities: bool = False,
+        json_true_utc_dates: bool = False,
     ) -> None:
         """Fix the wire options."""
         self.utc = json_utc_dates
+        # JSON dates, /org/* ones too, as /Date(<true UTC ms>-0700)/ (wire.wcf_json_date).
+        self.true_utc = json_true_utc_dates
         self.nil = 'i:nil="true"' if xml_nil_style == "i" else 'nil="true"'
         self.latin1 = html_latin1_entities
         self._compiled: dict[str, tuple] = {}
@@ -62,15 +65,17 @@ class PageRenderer:
     # --- per-kind encoders ----------------------------------------------------------------
 
     def _json_enc(self, kind: str, child: Endpoint | None) -> Callable[[Any], str]:
-        latin1, utc = self.latin1, self.utc
+        latin1, utc, true_utc = self.latin1, self.utc, self.true_utc
         if kind == "str":
             return lambda v: _js(v, latin1)
         if kind in ("int", "dec"):
             return lambda v: "null" if v is None else str(v)
         if kind == "bool":
             return lambda v: "null" if v is None else ("true" if v else "false")
-        if kind == "wcf":
-            return lambda v: "null" if v is None else f'"{wcf_json_date(v, utc=utc)}"'
+        if kind == "wcf" or (kind == "org" and true_utc):
+            return lambda v: (
+                "null" if v is None else f'"{wcf_json_date(v, utc=utc, true_utc=true_utc)}"'
+            )
         if kind == "isoz":
             return lambda v: '""' if v is None else f'"{isoz_text(v)}"'
         if kind == "org":

@@ -76,7 +76,7 @@ def _route_table() -> list[tuple[re.Pattern[str], S.Endpoint, bool | None]]:
 
 
 _ROUTES = _route_table()
-_RENDER_OPTIONS = ("json_utc_dates", "xml_nil_style", "html_latin1_entities")
+_RENDER_OPTIONS = ("json_utc_dates", "xml_nil_style", "html_latin1_entities", "json_true_utc_dates")
 _RUNTIME_OPTIONS = (
     "api_key",
     "extra_rows",
@@ -95,6 +95,10 @@ _RUNTIME_OPTIONS = (
     "org_since_inclusive",
     "org_to_inclusive",
     "org_order",
+    "json_true_utc_dates",
+    "json_wrapped",
+    "forbidden",
+    "clock_offset_seconds",
 )
 _FIXED_OPTIONS = ("host", "port")
 
@@ -214,6 +218,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return "Microsoft-IIS/10.0"  # §1: IIS + ASP.NET headers on recorded responses
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header: the real clock, plus `clock_offset_seconds` (a clock off)."""
+        offset = float(self.server.sandbox.options["clock_offset_seconds"])
+        return email.utils.formatdate((timestamp or time.time()) + offset, usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Silence the default stderr access log."""
@@ -338,6 +347,10 @@ class LitmosSandbox:
         org_since_inclusive: bool = True,
         org_to_inclusive: bool = False,
         org_order: str = "date",
+        json_true_utc_dates: bool = False,
+        json_wrapped: bool = False,
+        forbidden: tuple[str, ...] | list[str] = (),
+        clock_offset_seconds: float = 0.0,
     ) -> None:
         """Generate the dataset; call :meth:`start` (or use ``with``) to serve it."""
         self._options: dict[str, Any] = {
@@ -373,6 +386,10 @@ class LitmosSandbox:
             "org_since_inclusive": bool(org_since_inclusive),
             "org_to_inclusive": bool(org_to_inclusive),
             "org_order": org_order,
+            "json_true_utc_dates": bool(json_true_utc_dates),
+            "json_wrapped": bool(json_wrapped),
+            "forbidden": _forbidden_streams(forbidden),
+            "clock_offset_seconds": float(clock_offset_seconds),
         }
         self._validate(self._options)
         self._dataset = Dataset.generate(seed, users, achievements)
@@ -522,11 +539,15 @@ class LitmosSandbox:
         return self._world
 
     def now(self) -> datetime:
-        """The sandbox clock: the ``now`` option if set, else the real UTC time (naive, ms)."""
+        """The sandbox clock: the ``now`` option if set, else the real UTC time (naive, ms).
+
+        Either is moved by ``clock_offset_seconds``, as the ``Date`` header is.
+        """
+        offset = timedelta(seconds=float(self._options["clock_offset_seconds"]))
         fixed = self._options["now"]
         if fixed is not None:
-            return fixed
-        real = datetime.now(timezone.utc).replace(tzinfo=None)
+            return fixed + offset
+        real = datetime.now(timezone.utc).replace(tzinfo=None) + offset
         return real.replace(microsecond=real.microsecond // 1000 * 1000)
 
     def spec(self, name: str) -> S.Endpoint:
@@ -577,6 +598,10 @@ class LitmosSandbox:
             options["fault_kinds"] = check_kinds(options["fault_kinds"])
         if "extra_fields" in options:
             options["extra_fields"] = dict(options["extra_fields"] or {})
+        if "forbidden" in options:
+            options["forbidden"] = _forbidden_streams(options["forbidden"] or ())
+        if "clock_offset_seconds" in options:
+            options["clock_offset_seconds"] = float(options["clock_offset_seconds"])
         merged = {**self._options, **options}
         self._validate(merged)
         for name in _FIXED_OPTIONS:
@@ -835,14 +860,23 @@ class LitmosSandbox:
         if lowered == API_PREFIX + "/achievements":
             if method != "GET":
                 return _method_not_allowed()
-            return self._achievements(params, headers)
+            return self._forbid("achievements", headers) or self._achievements(params, headers)
         for pattern, ep, side in _ROUTES:
             m = pattern.fullmatch(path.rstrip("/"))
             if m is not None:
                 if method != "GET":
                     return _method_not_allowed()
-                return self._list(ep, m.groupdict(), side, params, headers)
+                stream = "ilt_sessions" if side is not None else ep.stream
+                return self._forbid(stream, headers) or self._list(
+                    ep, m.groupdict(), side, params, headers
+                )
         return Reply(404, wire.ENDPOINT_NOT_FOUND_HTML, "text/html; charset=UTF-8")
+
+    def _forbid(self, stream: str, headers: Any) -> Reply | None:
+        """403 for an endpoint this key may not read (``forbidden``), after a valid key."""
+        if stream in self._options["forbidden"] and headers.get("apikey") == self.api_key:
+            return _text_error(403, wire.MSG_403_PERMISSION)
+        return None
 
     def _common(
         self, raw: dict[str, str], headers: Any
@@ -932,7 +966,7 @@ class LitmosSandbox:
         renderer = self._page_renderer()
         extra = opts["extra_fields"]
         if params.get("format", "").lower() == "json":
-            body = renderer.json_page(ep, rows, self._raw, extra)
+            body = self._wrap(ep.root, renderer.json_page(ep, rows, self._raw, extra))
             return Reply(200, body, wire.JSON_CONTENT_TYPE, rows=len(rows))
         body = renderer.xml_page(ep, rows, self._raw, extra)
         return Reply(200, body, wire.XML_CONTENT_TYPE, rows=len(rows))
@@ -976,6 +1010,12 @@ class LitmosSandbox:
             missing = [r for r in rows if r[pos] is None]
             rows = present + missing if not desc else missing + present
         return None, rows
+
+    def _wrap(self, root: str, body: bytes) -> bytes:
+        """With ``json_wrapped``, a JSON page as ``{"<XML root>": [...]}`` (SAP-OAS's shape)."""
+        if not self._options["json_wrapped"]:
+            return body
+        return b'{"' + root.encode() + b'":' + body + b"}"
 
     def _page_renderer(self) -> PageRenderer:
         key = tuple(self._options[k] for k in _RENDER_OPTIONS)
@@ -1027,7 +1067,7 @@ class LitmosSandbox:
         raw = self._raw_for("achievements")
         extra = opts["extra_fields"]
         if params.get("format", "").lower() == "json":
-            body = renderer.json_page(rows, raw, extra)
+            body = self._wrap("Achievements", renderer.json_page(rows, raw, extra))
             return Reply(200, body, wire.JSON_CONTENT_TYPE, rows=len(rows))
         body = renderer.xml_page(rows, raw, extra)
         return Reply(200, body, wire.XML_CONTENT_TYPE, rows=len(rows))
@@ -1115,6 +1155,14 @@ class LitmosSandbox:
         if out["now"] is not None:
             out["now"] = out["now"].isoformat()
         return out
+
+
+def _forbidden_streams(names: Any) -> tuple[str, ...]:
+    """Stream names (or API paths) this key may not read, as stream names."""
+    if isinstance(names, str):
+        names = [names]
+    streams = (_stream_name(str(name)) for name in names)
+    return tuple("ilt_sessions" if s == "ilt_tree" else s for s in streams)
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING
 
 from litmos_sandbox.data import EPOCH, Achievement, materialise, stored_id, to_ms
@@ -88,19 +88,30 @@ def pacific_offset(wall: datetime) -> timedelta:
 _OFFSET_CACHE: dict[tuple[int, int, int, int], timedelta] = {}
 
 
-def wcf_json_date(wall: datetime, *, utc: bool = False) -> str:
+def wcf_json_date(wall: datetime, *, utc: bool = False, true_utc: bool = False) -> str:
     """The JSON date text *before* ``/`` escaping: ``/Date(1719860400000-0700)/``.
 
     ``utc=True`` gives the ``DateTimeKind.Utc`` form ``/Date(<UTC epoch ms>)/``.
+    ``true_utc=True`` gives .NET's documented form for a Local-kind value: ``ms`` the true
+    UTC instant and the suffix the Pacific offset at it, informational only (the project's
+    reading, ``UTC(ms) + offset``, is then off by that offset).
     """
     if utc:
         return f"/Date({to_ms(wall)})/"
+    if true_utc:
+        local = wall.replace(tzinfo=timezone.utc).astimezone(PACIFIC).utcoffset()
+        return f"/Date({to_ms(wall)}{_offset_suffix(local or timedelta(0))})/"
     offset = pacific_offset(wall)
     offset_ms = offset // timedelta(milliseconds=1)
-    minutes = offset_ms // 60000
+    return f"/Date({to_ms(wall) - offset_ms}{_offset_suffix(offset)})/"
+
+
+def _offset_suffix(offset: timedelta) -> str:
+    """``-0700`` for a UTC offset of minus seven hours."""
+    minutes = offset // timedelta(minutes=1)
     sign = "-" if minutes < 0 else "+"
     hh, mm = divmod(abs(minutes), 60)
-    return f"/Date({to_ms(wall) - offset_ms}{sign}{hh:02d}{mm:02d})/"
+    return f"{sign}{hh:02d}{mm:02d}"
 
 
 def decode_wcf_json_date(text: str) -> datetime:
@@ -150,15 +161,18 @@ def _js(value: str | None, latin1: bool) -> str:
     return out
 
 
-def achievement_json(a: Achievement, *, utc_dates: bool = False, latin1: bool = False) -> str:
+def achievement_json(
+    a: Achievement, *, utc_dates: bool = False, latin1: bool = False, true_utc: bool = False
+) -> str:
     r"""One JSON object, field order as on the wire, every ``/`` written as ``\\/`` (WCF)."""
     ctd = a.compliant_till_date
+    dates = {"utc": utc_dates, "true_utc": true_utc}
     text = (
         f'{{"UserId":{_js(a.user_id, latin1)},"Title":{_js(a.title, latin1)},'
         f'"Description":{_js(a.description, latin1)},'
-        f'"AchievementDate":"{wcf_json_date(a.achievement_date, utc=utc_dates)}",'
+        f'"AchievementDate":"{wcf_json_date(a.achievement_date, **dates)}",'
         f'"CourseId":{_js(a.course_id, latin1)},'
-        f'"CompliantTillDate":{"null" if ctd is None else chr(34) + wcf_json_date(ctd, utc=utc_dates) + chr(34)},'  # noqa: E501
+        f'"CompliantTillDate":{"null" if ctd is None else chr(34) + wcf_json_date(ctd, **dates) + chr(34)},'  # noqa: E501
         f'"Score":{_js(a.score, latin1)},"Result":{_js(a.result, latin1)},'
         f'"Type":{_js(a.type, latin1)},"FirstName":{_js(a.first_name, latin1)},'
         f'"LastName":{_js(a.last_name, latin1)},"AchievementId":{a.achievement_id},'
@@ -233,6 +247,7 @@ class Renderer:
         json_utc_dates: bool = False,
         xml_nil_style: str = "i",
         html_latin1_entities: bool = False,
+        json_true_utc_dates: bool = False,
         cache_limit: int = 2_000_000,
     ) -> None:
         """Fix the options; see the module docstring for what they change."""
@@ -240,6 +255,7 @@ class Renderer:
             msg = "xml_nil_style must be 'i' or 'bare'"
             raise ValueError(msg)
         self.json_utc_dates = json_utc_dates
+        self.json_true_utc_dates = json_true_utc_dates
         self.xml_nil_style = xml_nil_style
         self.html_latin1_entities = html_latin1_entities
         self._limit = cache_limit
@@ -291,7 +307,10 @@ class Renderer:
 
     def _render_json(self, a: Achievement) -> bytes:
         return achievement_json(
-            a, utc_dates=self.json_utc_dates, latin1=self.html_latin1_entities
+            a,
+            utc_dates=self.json_utc_dates,
+            latin1=self.html_latin1_entities,
+            true_utc=self.json_true_utc_dates,
         ).encode()
 
     def _render_xml(self, a: Achievement) -> bytes:
@@ -376,6 +395,7 @@ MSG_401 = (
     "is not enabled for API access."
 )
 MSG_403 = "Forbidden. Please check your API key, content-type, parameters, etc."
+MSG_403_PERMISSION = "You do not have the proper permissions for this call."  # SAP-OAS, §2
 MSG_400 = "Bad Request. Please check that your URI and request body are properly formed."
 MSG_404 = "Not Found. The record you requested does not exist."
 MSG_406_LIMIT = (  # sic: "maxminum" is Litmos's spelling

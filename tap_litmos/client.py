@@ -129,12 +129,18 @@ class LitmosStream(RESTStream[int]):
 
     @override
     def sync(self, context: Context | None = None) -> None:
-        super().sync(context)
-        if self.parent_stream_type is None:
-            # This stream and its children are read in full: only now may a target drop
-            # the rows their new versions lack (writer.py holds ACTIVATE_VERSION until
-            # here). A sync that raised, or stopped at a record limit, activates nothing.
-            self._tap.message_writer.activate_held_versions()  # type: ignore[attr-defined]
+        with self._tap.progress.syncing(self):  # type: ignore[attr-defined]
+            super().sync(context)
+            if self.parent_stream_type is None:
+                # This stream and its children are read in full: only now may a target drop
+                # the rows their new versions lack (writer.py holds ACTIVATE_VERSION until
+                # here). A sync that raised, or stopped at a record limit, activates nothing.
+                self._tap.message_writer.activate_held_versions()  # type: ignore[attr-defined]
+
+    @override
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        self._tap.progress.record_emitted(self.name)  # type: ignore[attr-defined]
+        return row
 
     # --- Connection -----------------------------------------------------------------
 
@@ -160,9 +166,15 @@ class LitmosStream(RESTStream[int]):
         # every request it sends, redirect hops included, takes a slot of the budget.
         return LitmosSession(
             self.url_base,
-            before_send=self._tap.request_budget.acquire,  # type: ignore[attr-defined]
+            before_send=self._before_send,
             max_body_bytes=int(self.config.get("max_response_mb", 100) * MEGABYTE),
         )
+
+    def _before_send(self) -> None:
+        # Every request sent, retries and redirect hops included, takes a slot of the
+        # budget and counts in the run's progress: Litmos counts each one.
+        self._tap.request_budget.acquire()  # type: ignore[attr-defined]
+        self._tap.progress.request_sent(self.name)  # type: ignore[attr-defined]
 
     @functools.cached_property
     @override
@@ -258,6 +270,7 @@ class LitmosStream(RESTStream[int]):
         reason = (
             str(failure) if isinstance(failure, RetriableAPIError) else describe_failure(failure)
         )
+        self._tap.progress.retried(self.name)  # type: ignore[attr-defined]
         self.logger.warning(
             "Retrying %s in %.0f s (attempt %d of %d): %s",
             self.name,

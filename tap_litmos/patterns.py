@@ -146,16 +146,22 @@ class DateWindowStream(LitmosStream):
             self._window = (start, planned_end, is_last)
             self._window_answered_at = None
             rows = list(super().get_records(context))
-            # Litmos's time when it answered the window's first page: what it stamped
-            # later may be missing from the pages, so the bookmark must not pass it.
-            litmos_now = self._window_answered_at or self._tap.litmos_clock.now()  # type: ignore[attr-defined]
-            end = litmos_now if is_last else min(planned_end, litmos_now)
-            low, high = format_datetime(start), format_datetime(end)
-            key = self.replication_key
-            kept = sorted((r for r in rows if low <= r[key] < high), key=lambda r: r[key])
-            yield from kept
-            self._finish_window(high)
-            if is_last or end <= start:
+            # Not past what the window asked for (a long run's last window may get there),
+            # nor past Litmos's time when it answered the first page (its Date header):
+            # what it stamped later may be missing from the pages.
+            span_end = start + self.FULL_WINDOW if is_last else planned_end
+            answered = self._window_answered_at
+            litmos_now = answered or self._tap.litmos_clock.now()  # type: ignore[attr-defined]
+            end = min(litmos_now, span_end)
+            # The rows are emitted up to the end of that Date second (all the answer can
+            # hold), the bookmark stays at its start: the next run reads that second again.
+            seen = min(litmos_now + ONE_SECOND, span_end) if answered else end
+            low, key = format_datetime(start), self.replication_key
+            high = format_datetime(seen)
+            yield from sorted((r for r in rows if low <= r[key] < high), key=lambda r: r[key])
+            self._finish_window(format_datetime(max(end, start)))
+            self._tap.progress.window_done(self.name)  # type: ignore[attr-defined]
+            if end >= litmos_now or end <= start:  # up to Litmos's now, or no way forward
                 return
             start = end
 
@@ -188,11 +194,12 @@ class DateWindowStream(LitmosStream):
 
     def _finish_window(self, end: str) -> None:
         # Every row of the window has been processed (the generator resumes only after
-        # the SDK has taken the last one), so the bookmark may cover the window.
+        # the SDK has taken the last one), so the bookmark may cover the window. It is
+        # set to the end even where the SDK moved it past (to the last row of the Date
+        # second): only up to the end is nothing left unseen.
         state = self.stream_state
-        if end > (state.get("replication_key_value") or ""):
-            state["replication_key"] = self.replication_key
-            state["replication_key_value"] = end
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = end
         if self.get_batch_config(self.config):
             # With BATCH the rows may still wait in an unwritten batch file: the SDK
             # writes a STATE after each BATCH message, and that one carries this end.

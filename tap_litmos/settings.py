@@ -187,6 +187,18 @@ CONFIG_SCHEMA = th.PropertiesList(
             " per API key (stored as a hash of it, never the key)."
         ),
     ),
+    th.Property(
+        "metrics_log_level",
+        th.StringType,
+        default="WARNING",
+        allowed_values=["DEBUG", "INFO", "WARNING"],
+        title="Metrics Log Level",
+        description=(
+            "Level of the Singer SDK's METRIC log lines (one per request, per stream and"
+            " per parent record): `INFO` or `DEBUG` shows them, `WARNING` (default) hides"
+            " them. The tap's plan, progress and summary lines say the same in a few lines."
+        ),
+    ),
 ).to_dict()
 
 

@@ -14,8 +14,9 @@ import requests
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
-from tap_litmos import redaction, settings
+from tap_litmos import quiet, redaction, settings
 from tap_litmos.parsing import LitmosValueError, format_datetime, parse_datetime
+from tap_litmos.progress import RunProgress, announce_plan
 from tap_litmos.ratelimit import RateLimitBackendError, RequestBudget
 from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.streams.users import EarliestUsersProbe
@@ -55,8 +56,10 @@ class TapLitmos(Tap):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Build the tap; from here on no byte of output can carry the key or a password."""
+        quiet.install(self.name, [s.name for s in (*STREAM_TYPES, EarliestUsersProbe)])
         super().__init__(*args, **kwargs)
         redaction.protect(redaction.secret_values(self.config))
+        quiet.set_metrics_level(self.metrics_logger, self.config.get("metrics_log_level"))
 
     @override
     def discover_streams(self) -> list[LitmosStream]:
@@ -68,6 +71,7 @@ class TapLitmos(Tap):
         # when records travel in BATCH files, whose rows carry no version (writer.py).
         self.message_writer.hold_versions = not self.config.get("batch_config")  # type: ignore[attr-defined]
         try:
+            announce_plan(self)
             super().sync_all()
         finally:
             self.message_writer.flush()  # RECORD lines not yet followed by a STATE
@@ -107,6 +111,15 @@ class TapLitmos(Tap):
         return ServerClock()
 
     @functools.cached_property
+    def progress(self) -> RunProgress:
+        """What the run says while it goes: the plan, progress lines and the summary."""
+        return RunProgress(
+            self.logger,
+            requests_per_minute=int(self.config.get("max_requests_per_minute", 90)),
+            bad_values=self.bad_values,
+        )
+
+    @functools.cached_property
     def bad_values(self) -> collections.Counter[tuple[str, str]]:
         """Values set to null because they did not convert, by (stream, field)."""
         return collections.Counter()
@@ -134,8 +147,8 @@ class TapLitmos(Tap):
         return start  # type: ignore[return-value]
 
     def _log_run_summary(self) -> None:
-        if "request_budget" in self.__dict__ and (waited := self.request_budget.waited):
-            self.logger.info("Waited %.0f s in all for the request budget", waited)
+        waited = self.request_budget.waited if "request_budget" in self.__dict__ else 0.0
+        self.progress.finish(waited=waited)
         for (stream, field), count in sorted(self.bad_values.items()):
             self.logger.warning(
                 "%d %s value(s) of %s did not convert and were set to null", count, field, stream

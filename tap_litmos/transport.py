@@ -308,9 +308,7 @@ class ServerClock:
     Where a walk over changes ends, and with it the bookmark, must be Litmos's "now":
     with this machine's clock a few minutes ahead, a bookmark would jump over changes
     Litmos stamps in those minutes, and no later run would read them. The header has
-    whole seconds; Litmos's time when it wrote it is within that second, so its end is
-    taken (a change stamped in that second but not yet visible is what the overlap
-    before the next run's bookmark re-reads).
+    whole seconds, and Litmos's time when it wrote them lies within that second.
     """
 
     def __init__(self) -> None:
@@ -325,8 +323,7 @@ class ServerClock:
             return None
         if stamp is None or stamp.tzinfo is None:
             return None
-        stamp += dt.timedelta(seconds=1)  # the end of the header's second
-        self.offset = stamp - local_now()
+        self.offset = stamp - local_now()  # errs early by up to a second: safe
         return stamp.astimezone(dt.timezone.utc)
 
     def now(self) -> dt.datetime:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.support import API_KEY, expected_record, meltano_cli, meltano_env
+from tests.support import API_KEY, expected_record, meltano_cli, meltano_env, run_meltano
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
@@ -26,7 +26,8 @@ pytestmark = pytest.mark.meltano
 
 
 @pytest.fixture
-def meltano(sandbox: LitmosSandbox, tmp_path: Path) -> t.Callable[..., str]:
+def env(sandbox: LitmosSandbox, tmp_path: Path) -> dict[str, str]:
+    """Meltano's environment for these tests: the sandbox, and output in `tmp_path`."""
     env = meltano_env(
         tmp_path / "meltano.db",
         TAP_LITMOS_API_URL=sandbox.base_url,
@@ -36,7 +37,11 @@ def meltano(sandbox: LitmosSandbox, tmp_path: Path) -> t.Callable[..., str]:
         TARGET_DUCKDB_FILEPATH=str(tmp_path / "warehouse.duckdb"),
     )
     (tmp_path / "jsonl").mkdir()
+    return env
 
+
+@pytest.fixture
+def meltano(env: dict[str, str]) -> t.Callable[..., str]:
     run = meltano_cli(env)
 
     run("install", "--plugin-type", "extractor", "tap-litmos")
@@ -125,3 +130,30 @@ def _key_text(value: object) -> str:
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", value):
         return dt.datetime.fromisoformat(value[:-1]).isoformat(timespec="milliseconds")
     return str(value)
+
+
+def test_the_doctor_runs_as_a_meltano_command(
+    meltano: t.Callable[..., str], sandbox: LitmosSandbox
+) -> None:
+    """`meltano invoke tap-litmos:doctor`: the plugin's `commands:` entry, with the
+    extractor's settings from Meltano (`--config ENV`)."""
+    report = ROOT / "output" / "litmos-doctor.json"
+    report.unlink(missing_ok=True)
+    out = meltano("invoke", "tap-litmos:doctor")
+    assert "Result: every check passed." in out
+    assert json.loads(report.read_text())["passed"] is True
+    assert len(sandbox.requests) <= 40
+
+
+def test_meltano_run_shows_the_plan_and_the_summary(
+    meltano: t.Callable[..., str], env: dict[str, str], sandbox: LitmosSandbox
+) -> None:
+    """The tap's lines reach a person through `meltano run` (on its stderr)."""
+    result = run_meltano(env, "run", "tap-litmos", "target-jsonl")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Plan: 20 streams (" in result.stderr
+    (summary,) = [line for line in result.stderr.splitlines() if "SUMMARY: {" in line]
+    # Meltano adds its own prefix and suffix around the tap's line; the JSON is whole.
+    figures = json.loads(re.search(r"SUMMARY: (\{.*\})", summary)[1])  # type: ignore[index]
+    assert figures["requests"] == len(sandbox.requests)
+    assert "METRIC" not in result.stderr

@@ -164,7 +164,7 @@ def test_a_fresh_project_copy_on_the_same_s3_state_backend_is_incremental(  # no
                 TAP_LITMOS_API_KEY=API_KEY,
                 TAP_LITMOS_START_DATE=START_DATE,
                 TAP_LITMOS__SELECT=json.dumps(streams),
-                # The request budget both workers share (README, "Running in production").
+                # The request budget both workers share (docs/production.md).
                 TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="6000",
                 TAP_LITMOS_RATE_LIMIT_BACKEND=str(tmp_path / "budget.sqlite"),
                 TARGET_JSONL_DESTINATION_PATH=str(project / "output"),

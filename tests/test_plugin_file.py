@@ -2,7 +2,7 @@
 
 The repository checks keep it in Meltano Hub's shape and equal to what the tap says about
 itself (`--about`) and to the extractor in meltano.yml, as test_repository.py does for the
-README. The end-to-end test does what the README tells a new user: a brand-new Meltano
+README. The end-to-end test does what docs/meltano.md tells a new user: a brand-new Meltano
 project in a temporary directory, `meltano add ... --from-ref tap-litmos.yml`, then a run
 against the sandbox into target-jsonl.
 """
@@ -258,6 +258,7 @@ def test_plugin_file_equals_the_extractor_in_meltano_yml() -> None:
         "capabilities",
         "settings_group_validation",
         "select",
+        "commands",
     ):
         assert plugin[key] == extractor[key], key
     declared = {s["name"]: s for s in extractor["settings"]}
@@ -355,7 +356,7 @@ def test_a_new_meltano_project_adds_the_plugin_from_the_file_and_runs_it(
         str(tmp_path / "target-jsonl.yml"),
     )
 
-    # The README's commands: the key goes to .env, never to meltano.yml.
+    # docs/meltano.md's commands: the key goes to .env, never to meltano.yml.
     meltano("config", "set", "tap-litmos", "api_key", API_KEY)
     assert API_KEY not in (project / "meltano.yml").read_text()
     assert f"TAP_LITMOS_API_KEY='{API_KEY}'" in (project / ".env").read_text()

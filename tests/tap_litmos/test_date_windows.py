@@ -103,8 +103,8 @@ def emitted(run: TapRun, sandbox: LitmosSandbox, stream: str) -> dict[tuple, dic
 def run_start_of(run: TapRun, stream: str, before: dt.datetime) -> dt.datetime:
     """The run's start for `stream`: its final bookmark (the last window's end)."""
     value = parse_utc(run.bookmark(stream))  # type: ignore[arg-type]
-    # Litmos's clock ends the walk: the second of its Date header, to its end.
-    assert before <= value <= dt.datetime.now(UTC) + SECOND
+    # Litmos's clock ends the walk: its Date header, in whole seconds.
+    assert before - SECOND <= value <= dt.datetime.now(UTC)
     return value
 
 
@@ -640,3 +640,49 @@ def test_an_interrupted_backfill_resumes_at_the_last_finished_window(
     # Killed after a window's records but before its STATE, and right after a STATE.
     assert {"records-before-state", "after-state"} <= kinds
     assert resumed_mid_backfill >= 2
+
+
+# --- Late commits and clock skew ---------------------------------------------------------
+
+
+def test_a_change_committed_late_is_read_by_the_next_run(
+    sandbox: LitmosSandbox, config: dict
+) -> None:
+    cfg = configured(config, start_of(sandbox))
+    catalog = catalog_selecting(cfg, STREAM)
+    first = run_tap(cfg, catalog=catalog)
+    bookmark = parse_utc(first.bookmark(STREAM))  # type: ignore[arg-type]
+    # Litmos stamps a change 3 minutes before the first run's end, but it becomes
+    # visible only after that run has finished (a long transaction, a replica behind).
+    row = sandbox.truth(STREAM)[5]
+    late = sandbox.touch(
+        STREAM, key_of(row, sandbox.spec(STREAM).key), UpdatedDate=bookmark - 3 * 60 * SECOND
+    )
+    key = key_of(comparable(late), sandbox.spec(STREAM).key)
+
+    second = run_tap(cfg, state=first.final_state, catalog=catalog)
+    assert emitted(second, sandbox, STREAM)[key] == comparable(late)
+    # The overlap is what reads it: without one the change is lost for good.
+    without = run_tap({**cfg, "overlap_minutes": 0}, state=first.final_state, catalog=catalog)
+    assert key not in emitted(without, sandbox, STREAM)
+
+
+@pytest.mark.parametrize("overlap_minutes", [0, 10])
+def test_a_worker_whose_clock_runs_ten_minutes_ahead_loses_nothing(
+    sandbox: LitmosSandbox, config: dict, overlap_minutes: int
+) -> None:
+    sandbox.configure(clock_offset_seconds=-600)  # Litmos's clock 10 minutes behind ours
+    cfg = configured(config, start_of(sandbox), overlap_minutes=overlap_minutes)
+    catalog = catalog_selecting(cfg, STREAM)
+    first = run_tap(cfg, catalog=catalog)
+    bookmark = parse_utc(first.bookmark(STREAM))  # type: ignore[arg-type]
+    litmos_now = sandbox.now().replace(tzinfo=UTC)
+    # The bookmark is Litmos's time, not this machine's (which is 10 minutes later).
+    assert bookmark <= litmos_now + 2 * SECOND
+    assert bookmark < dt.datetime.now(UTC) - 9 * 60 * SECOND
+
+    row = sandbox.truth(STREAM)[7]
+    changed = sandbox.touch(STREAM, key_of(row, sandbox.spec(STREAM).key), Name="Changed now")
+    second = run_tap(cfg, state=first.final_state, catalog=catalog)
+    got = emitted(second, sandbox, STREAM)
+    assert got[key_of(comparable(changed), sandbox.spec(STREAM).key)] == comparable(changed)
