@@ -21,7 +21,7 @@ from tap_litmos.ratelimit import RateLimitBackendError, RequestBudget
 from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.streams.users import EarliestUsersProbe
 from tap_litmos.transport import ServerClock
-from tap_litmos.writer import BufferedMsgSpecWriter
+from tap_litmos.writer import BufferedMsgSpecWriter, ShortWriteError
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,6 +41,7 @@ _EXPECTED_FAILURES = (
     RetriableAPIError,
     LitmosValueError,
     RateLimitBackendError,
+    ShortWriteError,
     requests.exceptions.RequestException,
 )
 

@@ -97,6 +97,9 @@ def run_cli(
         reader.join()
     proc.stdout.close()  # type: ignore[union-attr]
     proc.stderr.close()  # type: ignore[union-attr]
+    for form in KEY_FORMS:  # every case: the key is in no byte the tap wrote
+        assert form not in out["stdout"]
+        assert form not in out["stderr"]
     return CliRun(
         proc.returncode,
         out["stdout"],
@@ -358,16 +361,21 @@ DEEP = {
 }
 
 
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
 @pytest.mark.parametrize("case", list(DEEP))
-def test_unparseable_bodies_fail_in_one_line_at_once(tmp_path: Path, case: str) -> None:
+def test_unparseable_bodies_fail_in_one_line_at_once(tmp_path: Path, case: str, level: str) -> None:
     response_format, body, phrase = DEEP[case]
     kind = "application/json" if response_format == "json" else "application/xml"
     with HostileServer(whole(body, kind)) as api:
         cfg = base_config(api.url, response_format=response_format)
-        run = run_cli(cfg, tmp_path, "achievements")
+        run = run_cli(cfg, tmp_path, "achievements", level=level)
         tries = len(api.paths)
-    assert_one_clear_failure(run, phrase)
     assert tries == 1  # the same bytes would come back: no retry
+    if level == "INFO":
+        assert_one_clear_failure(run, phrase)
+    else:  # the details, the traceback included, are for DEBUG
+        assert run.returncode != 0
+        assert phrase in run.stderr.decode()
 
 
 @pytest.mark.parametrize("response_format", ["json", "xml"])

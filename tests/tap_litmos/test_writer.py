@@ -111,3 +111,52 @@ def test_a_repeated_schema_goes_out_once_a_changed_one_again(
     writer.flush()
     schemas = [m["schema"] for m in written(out) if m["type"] == "SCHEMA"]
     assert schemas == [one, two]
+
+
+class ShortWritingStdout(io.TextIOWrapper):
+    """A raw stdout (as under PYTHONUNBUFFERED) that takes at most `most` bytes a call."""
+
+    def __init__(self, most: int) -> None:
+        self.raw_out = io.BytesIO()
+        self.most = most
+        self.calls = 0
+        super().__init__(self.raw_out, encoding="utf-8")
+
+    @property
+    def buffer(self) -> ShortWritingStdout:  # type: ignore[override]
+        return self
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.calls += 1
+        return self.raw_out.write(bytes(memoryview(data)[: self.most]))
+
+    def flush(self) -> None:
+        pass
+
+
+def test_every_byte_is_written_when_stdout_takes_only_part_of_each_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One write() on Linux takes at most 2 147 479 552 bytes: a record over 2 GiB comes
+    # back short. Here every call takes 1000 bytes; nothing may be lost.
+    out = ShortWritingStdout(most=1000)
+    monkeypatch.setattr("sys.stdout", out)
+    writer = BufferedMsgSpecWriter()
+    big = "x" * 250_000
+    writer.write_message(RecordMessage(stream="s", record={"id": 1, "text": big}))
+    writer.write_message(StateMessage(value={"bookmarks": {}}))
+    lines = out.raw_out.getvalue().decode().splitlines()
+    assert json.loads(lines[0])["record"]["text"] == big
+    assert json.loads(lines[1])["type"] == "STATE"
+    assert out.calls > 250
+
+
+def test_a_stdout_that_takes_nothing_fails_the_run_rather_than_cut_a_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tap_litmos.writer import ShortWriteError
+
+    monkeypatch.setattr("sys.stdout", ShortWritingStdout(most=0))
+    writer = BufferedMsgSpecWriter()
+    with pytest.raises(ShortWriteError, match="accepted none of the remaining"):
+        writer.write_message(StateMessage(value={"bookmarks": {}}))
