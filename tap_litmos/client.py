@@ -363,7 +363,7 @@ class LitmosStream(RESTStream[int]):
                         "missing" if field not in row else "null" if value is None else "empty"
                     )
                     msg = (
-                        f"Litmos sent {self._a_row} without its key: {field} is {missing}"
+                        f"Litmos sent {self._a_name} row without its key: {field} is {missing}"
                         f" (row {index + 1} of the page at start={_key_value(start)})"
                     )
                     raise LitmosAPIError(msg)
@@ -451,14 +451,12 @@ class LitmosStream(RESTStream[int]):
 
     def unreadable(self, row: Mapping[str, object], why: str) -> LitmosAPIError:
         """The one-line failure for a row whose key values cannot be read."""
-        article = "an" if self.name[:1] in "aeiou" else "a"
-        return LitmosAPIError(
-            f"Cannot read {article} {self.name} record ({self._key_text(row)}): {why}"
-        )
+        return LitmosAPIError(f"Cannot read {self._a_name} record ({self._key_text(row)}): {why}")
 
     @property
-    def _a_row(self) -> str:
-        return f"{'an' if self.name[:1] in 'aeiou' else 'a'} {self.name} row"
+    def _a_name(self) -> str:
+        """ "an achievements", "a courses": how a message names one row of this stream."""
+        return f"{'an' if self.name[:1] in 'aeiou' else 'a'} {self.name}"
 
     @override
     def log(self, msg: str, *args: t.Any, level: int = logging.INFO) -> None:
