@@ -455,7 +455,7 @@ class LitmosStream(RESTStream[int]):
 
     @property
     def _a_name(self) -> str:
-        """ "an achievements", "a courses": how a message names one row of this stream."""
+        """How a message names one row of this stream: 'an achievements', 'a courses'."""
         return f"{'an' if self.name[:1] in 'aeiou' else 'a'} {self.name}"
 
     @override
