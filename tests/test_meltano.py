@@ -15,7 +15,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.support import API_KEY, expected_record, meltano_cli, meltano_env, run_meltano
+from tests.support import (
+    API_KEY,
+    canonical,
+    expected_record,
+    meltano_cli,
+    meltano_env,
+    run_meltano,
+)
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
@@ -90,10 +97,12 @@ def test_meltano_run_twice_is_incremental(
     sandbox.reset_log()
     meltano("run", "tap-litmos", "target-jsonl")
     second = jsonl_records(tmp_path)[len(first) :]
-    boundary = {r["AchievementId"] for r in truth if r["AchievementDate"] == bookmark}
-    assert {r["AchievementId"] for r in second} == boundary | {a.achievement_id for a in added}
+    # The second run re-reads the documented overlap (overlap_minutes, 10) before the bookmark.
+    resumed = dt.datetime.fromisoformat(bookmark.replace("Z", "+00:00")) - dt.timedelta(minutes=10)
+    reread = {r["AchievementId"] for r in truth if r["AchievementDate"] >= canonical(resumed)}
+    assert {r["AchievementId"] for r in second} == reread | {a.achievement_id for a in added}
     assert [r["params"]["since"] for r in achievements_requests(sandbox)] == [
-        bookmark[:19].replace("T", " ")
+        resumed.strftime("%Y-%m-%d %H:%M:%S")
     ]
     state = json.loads(meltano("state", "get", "dev:tap-litmos-to-target-jsonl"))
     assert state["singer_state"]["bookmarks"]["achievements"]["replication_key_value"] == (

@@ -69,9 +69,18 @@ def since_text(value: str) -> str:
     return value[:19].replace("T", " ")
 
 
+#: What every incremental run re-reads before its bookmark (the overlap_minutes default).
+OVERLAP = dt.timedelta(minutes=10)
+
+
+def minus(value: str, delta: dt.timedelta) -> str:
+    """An output date-time less `delta`, in the same canonical form."""
+    instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) - delta
+    return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
+
+
 def minus_one_second(value: str) -> str:
-    instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) - dt.timedelta(seconds=1)
-    return instant.strftime("%Y-%m-%d %H:%M:%S")
+    return since_text(minus(value, dt.timedelta(seconds=1)))
 
 
 def key_of(row: dict, keys: t.Sequence[str]) -> tuple:
@@ -215,18 +224,19 @@ def test_a_fresh_project_copy_on_the_same_s3_state_backend_is_incremental(  # no
         achievements_since = [
             r["params"].get("since") for r in requests_to(sandbox, "/achievements")
         ]
-        assert achievements_since == [since_text(achievements_bookmark)]
+        # Worker B resumes where A stopped, less the overlap every incremental run re-reads.
+        achievements_from = minus(achievements_bookmark, OVERLAP)
+        assert achievements_since == [since_text(achievements_from)]
         windows = requests_to(sandbox, "/org/results/details")
         assert windows, "worker B read no course results"
-        # Windows start at the bookmark (each asks one second wider), never before it.
-        assert windows[0]["params"]["since"] == minus_one_second(results_bookmark)
-        assert min(w["params"]["since"] for w in windows) == minus_one_second(results_bookmark)
+        # Windows start there (each asks one second wider), never before it.
+        results_from = minus(results_bookmark, OVERLAP)
+        assert windows[0]["params"]["since"] == minus_one_second(results_from)
+        assert min(w["params"]["since"] for w in windows) == minus_one_second(results_from)
 
         second_achievements = read_jsonl(project_b / "output" / "achievements.jsonl")
         boundary = {
-            k[0]
-            for k, r in truth_achievements.items()
-            if r["AchievementDate"] == achievements_bookmark
+            k[0] for k, r in truth_achievements.items() if r["AchievementDate"] >= achievements_from
         }
         assert {r["AchievementId"] for r in second_achievements} == boundary | {
             a.achievement_id for a in added
@@ -239,7 +249,12 @@ def test_a_fresh_project_copy_on_the_same_s3_state_backend_is_incremental(  # no
                 if key_of(r, ("UserId", "Id")) == touched_key
             )
         )
-        assert second_results == [touched_now]
+        reread = expected_rows(sandbox, "course_results", results_from, results_bookmark)
+        assert {key_of(r, ("UserId", "Id")) for r in second_results} == {
+            touched_key,
+            *reread,
+        }
+        assert touched_now in second_results
 
         # The bucket holds the new state, and both workers read it.
         stored = json.loads(s3.read(bucket, state_key))
