@@ -592,3 +592,16 @@ def test_source_freshness_reads_the_replication_keys(scenario: Scenario) -> None
             else "error"
         )
         assert result["status"] == want, (stream, age)
+
+
+def test_the_lineage_in_the_docs_is_the_projects(scenario: Scenario) -> None:
+    from scripts import dbt_lineage
+
+    manifest = json.loads((scenario.dbt_targets["duckdb"] / "manifest.json").read_text())
+    mermaid = dbt_lineage.diagram(manifest)
+    for mart in MARTS:
+        assert f'model_{mart}["{mart}"]' in mermaid
+    document = (ROOT / "docs" / "dbt.md").read_text()
+    assert dbt_lineage.with_diagram(document, mermaid) == document, (
+        "docs/dbt.md's lineage drifted: python3 scripts/dbt_lineage.py MANIFEST --write"
+    )
