@@ -187,7 +187,8 @@ def main() -> None:
     print(f"Learners whose compliance ends within the next 30 days: {expiring:,}")
     print(
         "Bookmarks kept by Meltano: run it again for an incremental run (about one request"
-        f" per stream). Logs: {log.relative_to(ROOT)}"
+        " per stream, and one per session for each ILT fan-out)."
+        f" Logs: {log.relative_to(ROOT)}"
     )
 
 
