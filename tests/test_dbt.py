@@ -42,6 +42,7 @@ from tests.support import (
     ROOT,
     meltano_cli,
     meltano_env,
+    run_meltano,
     target_postgres_env,
 )
 
@@ -311,7 +312,7 @@ def change_litmos(sandbox: LitmosSandbox, before: dict[str, reference.Mart]) -> 
     achievements = sandbox.truth("achievements")
     newest = max(r["AchievementDate"] for r in achievements)
     boundary = {r["AchievementId"] for r in achievements if r["AchievementDate"] == newest}
-    course = next(iter(sorted(sandbox.world.tables["courses"].rows)))
+    course = min(r["Id"] for r in sandbox.truth("courses"))
     added = sandbox.add_achievements(
         count=3,
         achievement_date=newest.replace(tzinfo=None) + dt.timedelta(days=1),
@@ -554,8 +555,6 @@ def test_opt_in_streams_not_loaded_leave_empty_models_and_null_counts(scenario: 
 
 
 def test_source_freshness_reads_the_replication_keys(scenario: Scenario) -> None:
-    from tests.support import run_meltano
-
     run_meltano(scenario.env["duckdb"], "invoke", "dbt-duckdb:freshness")
     sources = json.loads((scenario.dbt_targets["duckdb"] / "sources.json").read_text())["results"]
     loaded = scenario.loads["duckdb", "second"].loaded
