@@ -1,11 +1,14 @@
-"""The main job on the embedded default: Litmos sandbox -> Meltano -> DuckDB, then a summary.
+"""The main job on the embedded default: Litmos sandbox -> Meltano -> DuckDB -> dbt, then a summary.
 
     python3 demo.py
 
 Starts the local Litmos sandbox, runs `meltano run tap-litmos target-duckdb` (the
-`litmos-to-duckdb` job) with state, prints the rows loaded per stream and the requests
-the sandbox served, and stops the sandbox. Run it twice: the second run is
-incremental (about one request per stream). Logs go to output/.
+`litmos-to-duckdb` job) with state, then the dbt models (`meltano run dbt-duckdb:build`,
+transform/ and docs/dbt.md), prints the rows loaded per stream, the requests the sandbox
+served, the rows of each mart and a first answer (the teams with the most overdue
+assignments, the learners whose compliance ends within 30 days), and stops the sandbox.
+Run it twice: the second run is incremental (about one request per stream, plus the two
+ILT fan-outs' one per session). Logs go to output/.
 """
 
 from __future__ import annotations
@@ -23,12 +26,24 @@ from scripts import devenv
 devenv.ensure("demo.py")
 
 import duckdb  # noqa: E402  (only importable inside .venv)
+import yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 OUTPUT = ROOT / "output"
 BIN = Path(sys.executable).parent
 API_KEY = "demo-api-key"
 ACHIEVEMENTS, USERS = 5000, 50
+MARTS_SCHEMA = "analytics_litmos"  # dbt-duckdb's schema setting + the marts' +schema
+MARTS = (
+    "learner_course_assignments",
+    "team_course_compliance",
+    "course_completions_by_month",
+    "learning_path_progress",
+    "ilt_session_attendance",
+)
+#: Opt-in fan-outs the demo adds to meltano.yml's selection: ilt_session_attendance counts
+#: registrations and attendance from them (one request per session each).
+ILT_FAN_OUTS = ["ilt_rollcall.*", "ilt_attendance.*"]
 
 
 def start_sandbox() -> tuple[subprocess.Popen, str]:
@@ -87,6 +102,32 @@ def summary(database: Path) -> list[tuple[str, int]]:
         ]
 
 
+def selection() -> list[str]:
+    """meltano.yml's selection, with the ILT fan-outs."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    (extractor,) = project["plugins"]["extractors"]
+    return [*extractor["select"], *ILT_FAN_OUTS]
+
+
+def answers(database: Path) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int]:
+    """The marts' rows, the five teams with most overdue assignments, learners expiring."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        counts = [
+            (mart, con.execute(f"select count(*) from {MARTS_SCHEMA}.{mart}").fetchone()[0])  # noqa: S608
+            for mart in MARTS
+        ]
+        overdue = con.execute(
+            f"select team_name, sum(learners_overdue) as overdue"  # noqa: S608
+            f" from {MARTS_SCHEMA}.team_course_compliance group by team_id, team_name"
+            " having sum(learners_overdue) > 0 order by overdue desc, team_name limit 5"
+        ).fetchall()
+        (expiring,) = con.execute(
+            f"select count(distinct user_id) from {MARTS_SCHEMA}.learner_course_assignments"  # noqa: S608
+            " where status = 'expiring' and is_user_active"
+        ).fetchone()
+    return counts, overdue, expiring
+
+
 def main() -> None:
     OUTPUT.mkdir(exist_ok=True)
     log = OUTPUT / "demo.log"
@@ -102,21 +143,29 @@ def main() -> None:
         "TAP_LITMOS_MAX_REQUESTS_PER_MINUTE": "0",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "MELTANO_ENVIRONMENT": "dev",
+        "TAP_LITMOS__SELECT": json.dumps(selection()),
     }
     try:
         print("meltano install (first time only takes a minute) ...", flush=True)
         meltano("install", "--plugin-type", "extractor", "tap-litmos", env=env, log=log)
         meltano("install", "--plugin-type", "loader", "target-duckdb", env=env, log=log)
+        meltano("install", "--plugin-type", "utility", "dbt-duckdb", env=env, log=log)
         print("meltano run litmos-to-duckdb ...", flush=True)
+        loading = time.perf_counter()
         meltano("run", "litmos-to-duckdb", env=env, log=log)
+        loaded = time.perf_counter() - loading
         requests = served_requests(base_url)
     finally:
         sandbox.terminate()
         sandbox.wait()
+    print("meltano run dbt-duckdb:build ...", flush=True)
+    modelling = time.perf_counter()
+    meltano("run", "dbt-duckdb:build", env=env, log=log)
+    modelled = time.perf_counter() - modelling
     database = OUTPUT / "warehouse.duckdb"
     print(
-        f"\nLoaded into {database.relative_to(ROOT)} (schema litmos) in "
-        f"{time.perf_counter() - started:.0f} s:"
+        f"\nLoaded into {database.relative_to(ROOT)} (schema litmos) in {loaded:.0f} s"
+        f" ({time.perf_counter() - started:.0f} s in all):"
     )
     print(f"  {'stream':<24}{'rows in table':>14}")
     for table, count in summary(database):
@@ -127,9 +176,19 @@ def main() -> None:
         f"Requests to Litmos this run: {len(requests):,} ({rows:,} rows read;"
         f" {windows:,} of them 7-day windows of the /org/* streams)"
     )
+    counts, overdue, expiring = answers(database)
+    print(f"\ndbt models (transform/, docs/dbt.md) built and tested in {modelled:.0f} s:")
+    print(f"  {'mart (schema ' + MARTS_SCHEMA + ')':<38}{'rows':>8}")
+    for mart, count in counts:
+        print(f"  {mart:<38}{count:>8,}")
+    print("The five teams with the most overdue assignments:")
+    for team, count in overdue:
+        print(f"  {team:<38}{count:>8,}")
+    print(f"Learners whose compliance ends within the next 30 days: {expiring:,}")
     print(
         "Bookmarks kept by Meltano: run it again for an incremental run (about one request"
-        f" per stream). Logs: {log.relative_to(ROOT)}"
+        " per stream, and one per session for each ILT fan-out)."
+        f" Logs: {log.relative_to(ROOT)}"
     )
 
 

@@ -346,6 +346,7 @@ class World:
         w._gen_ilt(rng, anchor_ms)
         w._gen_badges(rng)
         w._gen_org(rng, sz, anchor_ms)
+        w._shape_compliance(random.Random(f"litmos-compliance-{seed}"), anchor_ms)
         return w
 
     def _stamp(self, rng: random.Random, anchor_ms: int, recent: list[int]) -> int:
@@ -925,6 +926,56 @@ class World:
                 )
             )
         self.tables["login_activity"].load(logins)
+
+    def _shape_compliance(self, rng: random.Random, anchor_ms: int) -> None:
+        """Due dates and compliance relative to the anchor, in every state a report needs.
+
+        Not-completed results are overdue (due before the anchor), due later, or have no
+        due date, and Overdue says which, as Litmos computes it. Completed ones either
+        never lapse or are compliant till a date that has passed (expired), falls within
+        the 30 days after the anchor (expiring) or lies further ahead. Its own random
+        stream, drawn after everything else, so no other value of the world changes.
+        """
+        table = self.tables["course_results"]
+        pos = table.ep.pos
+        done_at, completed, started = pos("CompletedDate"), pos("Completed"), pos("StartedDate")
+        due, overdue, till, up_to_date = (
+            pos("DueDate"),
+            pos("Overdue"),
+            pos("CompliantTillDate"),
+            pos("UpToDate"),
+        )
+        rows = []
+        for row in table.ordered():
+            values = list(row)
+            r = rng.random()
+            if not row[completed]:
+                begun = to_ms(row[started]) if row[started] else anchor_ms - 60 * _DAY_MS
+                if r < 0.4:  # overdue: due between the start and the anchor
+                    ms = begun + int(rng.random() * max(anchor_ms - begun, 1))
+                elif r < 0.75:  # due within the next two months
+                    ms = anchor_ms + int((0.05 + rng.random()) * 60 * _DAY_MS)
+                else:
+                    ms = None
+                values[due] = None if ms is None else ms_dt(ms)
+                values[overdue] = ms is not None and ms < anchor_ms
+                values[till] = None
+                values[up_to_date] = False
+            else:
+                finished = to_ms(row[done_at])
+                if r < 0.3:
+                    ms = None  # a completion that never lapses
+                elif r < 0.55:  # expired: lapsed between completion and the anchor
+                    ms = finished + int(rng.random() * max(anchor_ms - finished, 1))
+                elif r < 0.8:  # expiring within the 30 days after the anchor
+                    ms = anchor_ms + int((0.05 + rng.random() * 0.9) * 30 * _DAY_MS)
+                else:  # compliant for longer
+                    ms = anchor_ms + int((1.2 + rng.random() * 10) * 30 * _DAY_MS)
+                values[till] = None if ms is None else ms_dt(ms)
+                values[overdue] = False
+                values[up_to_date] = ms is None or ms >= anchor_ms
+            rows.append(tuple(values))
+        table.load(rows)
 
     # --- reads ------------------------------------------------------------------------
 

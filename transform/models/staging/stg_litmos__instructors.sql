@@ -1,0 +1,16 @@
+-- instructors: one row per (Id), the latest extracted.
+
+with latest as (
+    {{ litmos_latest(source('litmos', 'instructors'), ['Id']) }}
+)
+
+select
+    {{ litmos_string('Id') }}          as user_id,
+    {{ litmos_string('UserName') }}    as user_name,
+    {{ litmos_string('FirstName') }}   as first_name,
+    {{ litmos_string('LastName') }}    as last_name,
+    {{ litmos_string('Email') }}       as email,
+    {{ litmos_string('AccessLevel') }} as access_level,
+    {{ litmos_bool('Active') }}        as is_active,
+    {{ litmos_string('Brand') }}       as brand
+from latest

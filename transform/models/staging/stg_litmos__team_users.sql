@@ -1,0 +1,20 @@
+-- team_users: one row per (TeamId, Id), the latest by UpdatedDate.
+-- The current links only (Active = true); removals: stg_litmos__removed_links.
+
+with latest as (
+    {{ litmos_latest(source('litmos', 'team_users'), ['TeamId', 'Id'], order_by='UpdatedDate') }}
+)
+
+select
+    {{ litmos_string('TeamId') }}         as team_id,
+    {{ litmos_string('Id') }}             as user_id,
+    {{ litmos_int('OriginalTeamId') }}    as original_team_id,
+    {{ litmos_int('OriginalUserId') }}    as original_user_id,
+    {{ litmos_bool('IsTeamLeader') }}     as is_team_leader,
+    {{ litmos_bool('IsTeamAdmin') }}      as is_team_admin,
+    {{ litmos_timestamp('CreatedDate') }} as created_at,
+    {{ litmos_timestamp('UpdatedDate') }} as updated_at,
+    {{ litmos_int('CreatedBy') }}         as created_by,
+    {{ litmos_int('UpdatedBy') }}         as updated_by
+from latest
+where {{ litmos_bool('Active') }}

@@ -1,0 +1,18 @@
+-- user_learning_paths: one row per (LearningPathId, Id), the latest by UpdatedDate.
+-- The current links only (Active = true); removals: stg_litmos__removed_links.
+
+with latest as (
+    {{ litmos_latest(source('litmos', 'user_learning_paths'), ['LearningPathId', 'Id'], order_by='UpdatedDate') }}
+)
+
+select
+    {{ litmos_string('LearningPathId') }}      as learning_path_id,
+    {{ litmos_string('Id') }}                  as user_id,
+    {{ litmos_int('OriginalLearningPathId') }} as original_learning_path_id,
+    {{ litmos_int('OriginalUserId') }}         as original_user_id,
+    {{ litmos_timestamp('CreatedDate') }}      as created_at,
+    {{ litmos_timestamp('UpdatedDate') }}      as updated_at,
+    {{ litmos_int('CreatedBy') }}              as created_by,
+    {{ litmos_int('UpdatedBy') }}              as updated_by
+from latest
+where {{ litmos_bool('Active') }}
