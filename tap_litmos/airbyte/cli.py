@@ -123,7 +123,7 @@ def _stop_on_signals(writer: AirbyteWriter) -> None:
 
 def run_spec(_args: argparse.Namespace, writer: AirbyteWriter) -> int:
     """SPEC: what the config may hold."""
-    writer.write({"type": "SPEC", "spec": spec.specification()})
+    writer.answer({"type": "SPEC", "spec": spec.specification()})
     return 0
 
 
@@ -136,11 +136,11 @@ def run_check(args: argparse.Namespace, writer: AirbyteWriter) -> int:
     except Exception as exc:  # noqa: BLE001 (whatever went wrong, the check failed)
         _log_failure(exc)
         status = {"status": "FAILED", "message": redaction.redact(failure_message(exc))}
-        writer.write({"type": "CONNECTION_STATUS", "connectionStatus": status})
+        writer.answer({"type": "CONNECTION_STATUS", "connectionStatus": status})
         return 0
     finally:
         writer.discard_data = False
-    writer.write({"type": "CONNECTION_STATUS", "connectionStatus": {"status": "SUCCEEDED"}})
+    writer.answer({"type": "CONNECTION_STATUS", "connectionStatus": {"status": "SUCCEEDED"}})
     return 0
 
 
@@ -149,7 +149,7 @@ def run_discover(args: argparse.Namespace, writer: AirbyteWriter) -> int:
     config = _read_config(args.config)
     tap = _build_tap(config, writer)
     body = catalog.airbyte_catalog(tap, spec.offered_fan_outs(config))
-    writer.write({"type": "CATALOG", "catalog": body})
+    writer.answer({"type": "CATALOG", "catalog": body})
     return 0
 
 
@@ -222,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     writer = AirbyteWriter()
     _route_logs_to(writer)
+    _stop_on_signals(writer)
     try:
         code = COMMANDS[args.command](args, writer)
     except Exception as exc:  # noqa: BLE001 (every failure becomes a TRACE ERROR)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import signal
 import sys
 import threading
@@ -110,6 +111,8 @@ class AirbyteWriter(GenericSingerWriter[bytes, "Message"]):
         self.records_written = 0
         self._writing = False
         self._stop_signal: int | None = None
+        #: The command's one answer (SPEC, CATALOG, CONNECTION_STATUS) is out.
+        self.answered = False
 
     # --- The tap's messages --------------------------------------------------------------
 
@@ -184,6 +187,11 @@ class AirbyteWriter(GenericSingerWriter[bytes, "Message"]):
             self._append(message)
             self.flush()
 
+    def answer(self, message: Mapping[str, t.Any]) -> None:
+        """Write the command's answer: after it, the command has nothing left to say."""
+        self.write(message)
+        self.answered = True
+
     def log(self, level: str, text: str, stack_trace: str | None = None) -> None:
         """A LOG message."""
         log: dict[str, t.Any] = {"level": level, "message": redact(text)}
@@ -224,7 +232,11 @@ class AirbyteWriter(GenericSingerWriter[bytes, "Message"]):
         """Stop the command (from a signal handler), now or once the lines being written are out.
 
         Never in the middle of a write: no line is cut in two, no block goes out twice.
+        Once the answer is out there is nothing to fail: PyAirbyte stops `check` and
+        `discover` with SIGTERM as soon as it has read their answer.
         """
+        if self.answered:
+            os._exit(0)
         if self._writing:
             self._stop_signal = signum
             return
