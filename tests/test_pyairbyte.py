@@ -50,7 +50,8 @@ DEFAULT_STREAMS = sorted(
 NO_REQUESTS = "ilt_session_days"
 #: As test_airbyte_protocol: a start_date before every /org/* row of the sandbox.
 DAYS_BEFORE_ANCHOR = 470
-READ_TIMEOUT_SECONDS = 600
+#: What the failure tests read: one stream of each access pattern the changes touch.
+FAILURE_STREAMS = ["achievements", "course_results", "users"]
 
 _WRAPPER = '''#!{python}
 """source-litmos, recorded: every stdout byte copied to {capture}; a read is SIGKILLed
@@ -409,7 +410,7 @@ def _failed_read_then_resume(
 ) -> None:  # fmt: skip
     """A good read; changes; a read that fails (it must raise, keeping nothing of its
     own); a read that resumes from the last stored state and loses nothing."""
-    streams = ["achievements", "course_results", "users", "team_users"]
+    streams = FAILURE_STREAMS
     good = recorded_source(tmp_path)
     cache = tmp_path / "cache"
     assert read(pyairbyte, good, config, cache, streams)["ok"]
@@ -437,8 +438,7 @@ def test_a_rejected_key_mid_read_raises_and_the_next_read_loses_nothing(
 ) -> None:
     def refuse_after_the_first_page(source: Source, cache: Path) -> dict:
         sandbox.inject("401", after=1)
-        answer = read(pyairbyte, source, dated, cache, ["achievements", "course_results",
-                                                        "users", "team_users"])  # fmt: skip
+        answer = read(pyairbyte, source, dated, cache, FAILURE_STREAMS)
         (out,) = source.runs("read")[-1:]
         trace = [json.loads(line) for line in out.read_text().splitlines() if '"TRACE"' in line]
         assert trace[-1]["trace"]["error"]["failure_type"] == "config_error"
@@ -453,8 +453,7 @@ def test_a_source_killed_mid_read_raises_and_the_next_read_loses_nothing(
     def kill_mid_read(_good: Source, cache: Path) -> dict:
         # After the first stream's STATE, as the next stream begins.
         doomed = recorded_source(tmp_path, "doomed", kill_after_states=1)
-        answer = read(pyairbyte, doomed, dated, cache, ["achievements", "course_results",
-                                                        "users", "team_users"])  # fmt: skip
+        answer = read(pyairbyte, doomed, dated, cache, FAILURE_STREAMS)
         (out,) = doomed.runs("read")
         lines = out.read_bytes().splitlines()
         assert [line.startswith(b'{"type":"STATE"') for line in lines].count(True) == 1
