@@ -46,6 +46,19 @@ _EXPECTED_FAILURES = (
 )
 
 
+def failure_lines(exc: BaseException) -> list[str] | None:
+    """What the tap reports for an expected failure, one line each (None: not one).
+
+    A bad config names each bad setting; anything else is the failure's own one line.
+    The Airbyte source (`source-litmos`) reports the same lines.
+    """
+    if isinstance(exc, ConfigValidationError):
+        return [*exc.errors, "Invalid configuration: nothing was requested from Litmos."]
+    if isinstance(exc, _EXPECTED_FAILURES):
+        return [str(exc)]
+    return None
+
+
 class TapLitmos(Tap):
     """Singer tap for SAP Litmos LMS: learners, teams, courses, results and ILT, in few requests."""
 
@@ -173,14 +186,11 @@ class TapLitmos(Tap):
     def _clean_failure(cls) -> Iterator[None]:
         try:
             yield
-        except ConfigValidationError as exc:
-            for problem in exc.errors:
-                cls.logger.error("%s", problem)  # noqa: TRY400
-            cls.logger.error("Invalid configuration: nothing was requested from Litmos.")  # noqa: TRY400
-            sys.exit(1)
-        except _EXPECTED_FAILURES as exc:
-            cls.logger.debug("Details of the failure:", exc_info=True)
-            cls.logger.error("%s", exc)  # noqa: TRY400
+        except (ConfigValidationError, *_EXPECTED_FAILURES) as exc:
+            if not isinstance(exc, ConfigValidationError):
+                cls.logger.debug("Details of the failure:", exc_info=True)
+            for line in failure_lines(exc) or ():
+                cls.logger.error("%s", line)  # noqa: TRY400
             sys.exit(1)
 
     @classmethod

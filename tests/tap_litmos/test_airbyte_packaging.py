@@ -1,0 +1,107 @@
+"""What the Airbyte platform gets: the Dockerfile, metadata.yaml and the console script.
+
+No container runtime is available here, so the image is never built. What it does is
+tested instead: its context (the files the Dockerfile copies, as .dockerignore lets them
+through) is installed with `pip install .` into a clean virtualenv under the pinned
+versions, and its entrypoint, the `source-litmos` console script, answers `spec` there.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import shutil
+import subprocess
+import venv
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+from tests.airbyte_source import run_source
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def instructions(name: str) -> list[str]:
+    """The arguments of every Dockerfile instruction `name`, continuation lines joined."""
+    text = DOCKERFILE.replace("\\\n", " ")
+    return [
+        line.split(None, 1)[1].strip()
+        for line in text.splitlines()
+        if line.split(None, 1)[:1] == [name]
+    ]
+
+
+def copied() -> list[str]:
+    """The context paths the Dockerfile copies."""
+    return [p for args in instructions("COPY") for p in args.split()[:-1]]
+
+
+def let_through(path: str) -> bool:
+    """Whether .dockerignore (a deny-all with exceptions) lets `path` into the context."""
+    allowed = False
+    for rule in (ROOT / ".dockerignore").read_text().splitlines():
+        rule = rule.strip()
+        if not rule or rule.startswith("#"):
+            continue
+        negated = rule.startswith("!")
+        pattern = rule.lstrip("!").rstrip("/")
+        if fnmatch.fnmatch(path.rstrip("/"), pattern):
+            allowed = negated
+    return allowed
+
+
+def test_the_image_runs_the_console_script_as_airbyte_images_do() -> None:
+    assert instructions("ENTRYPOINT") == ['["source-litmos"]']
+    assert instructions("ENV") == ['AIRBYTE_ENTRYPOINT="source-litmos"']
+    (script,) = [
+        e for e in metadata.entry_points(group="console_scripts") if e.name == "source-litmos"
+    ]
+    assert script.value == "tap_litmos.airbyte.cli:main"
+    for path in copied():
+        assert (ROOT / path).exists(), path
+        assert let_through(path), f"{path} is copied but .dockerignore keeps it out"
+    for kept_out in (".venv", ".airbyte-venv", "tests", ".meltano"):
+        assert not let_through(kept_out), kept_out
+
+
+def test_metadata_is_in_airbyte_connector_shape_and_agrees_with_the_image(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "metadata.yaml").read_text())["data"]
+    assert data["connectorType"] == "source"
+    assert "language:python" in data["tags"]
+    assert data["name"] == "Litmos"
+    assert data["dockerImageTag"] == metadata.version("tap-litmos")
+    labels = dict(item.split("=", 1) for args in instructions("LABEL") for item in args.split())
+    assert json.loads(labels["io.airbyte.version"]) == data["dockerImageTag"]
+    assert json.loads(labels["io.airbyte.name"]) == data["dockerRepository"]
+    assert instructions("FROM") == [data["connectorBuildOptions"]["baseImage"]]
+    (spec,) = run_source("spec", tmp_path).of_type("SPEC")
+    assert data["documentationUrl"] == spec["spec"]["documentationUrl"]
+
+
+def test_pip_install_of_the_image_context_gives_a_working_source_litmos(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    for path in copied():
+        source = ROOT / path
+        if source.is_dir():
+            shutil.copytree(source, context / path, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            context.mkdir(exist_ok=True)
+            shutil.copy(source, context / path)
+    env = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env)
+    pip = [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run(
+        # --no-compile: the image compiles its bytecode; here it would only cost time.
+        [*pip, "--no-compile", "--disable-pip-version-check", "-c", "requirements.lock", "."],
+        cwd=context, check=True, capture_output=True, timeout=900,
+    )  # fmt: skip
+    installed = subprocess.run(
+        [str(env / "bin" / "source-litmos"), "spec"],
+        capture_output=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert installed.stderr == b""
+    (ours,) = run_source("spec", tmp_path).of_type("SPEC")
+    assert [json.loads(line) for line in installed.stdout.splitlines()] == [ours]
