@@ -353,11 +353,15 @@ class LitmosStream(RESTStream[int]):
         return tuple(dict.fromkeys(k for k in keys if k not in from_context))
 
     def _check_keys(self, rows: list[dict], response: requests.Response) -> None:
-        """Fail on a row without a key value: without it no target can place the row."""
+        """Fail on a row without a key value: without it no target can place the row.
+
+        Blank text counts as no value: it converts to null. Every stream's keys, and a
+        date-window stream's replication key with them, are checked here, once.
+        """
         for index, row in enumerate(rows):
             for field in self._wire_keys:
                 value = row.get(field)
-                if value is None or value == "":
+                if value is None or (isinstance(value, str) and not value.strip()):
                     start = dict(parse_qsl(urlsplit(response.url).query)).get("start", "0")
                     missing = (
                         "missing" if field not in row else "null" if value is None else "empty"

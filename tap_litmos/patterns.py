@@ -166,14 +166,6 @@ class DateWindowStream(LitmosStream):
             start = end
 
     @override
-    def to_record(self, row: t.Mapping[str, object], context: Context | None) -> Record | None:
-        record = super().to_record(row, context)
-        if record is not None and record[self.replication_key] is None:
-            why = f"it has no {self.replication_key}, so no window holds it"
-            raise self.unreadable(row, why)
-        return record
-
-    @override
     def validate_response(self, response: requests.Response) -> None:
         super().validate_response(response)
         if self._window_answered_at is None:

@@ -35,6 +35,7 @@ import yaml
 from psycopg import sql
 
 from litmos_sandbox import LitmosSandbox
+from litmos_sandbox.spec import ORG_STREAMS
 from tests import marts_reference as reference
 from tests import servers
 from tests.support import (
@@ -561,20 +562,7 @@ def test_source_freshness_reads_the_replication_keys(scenario: Scenario) -> None
     checked = {}
     for result in sources:
         checked[result["unique_id"].rsplit(".", 1)[-1]] = result
-    assert set(checked) == {
-        "course_results",
-        "module_results",
-        "learning_path_results",
-        "user_courses",
-        "user_learning_paths",
-        "team_users",
-        "team_courses",
-        "team_learning_paths",
-        "learning_path_courses",
-        "course_modules",
-        "login_activity",
-        "achievements",
-    }
+    assert set(checked) == {*ORG_STREAMS, "achievements"}
     for stream, result in checked.items():
         field = {"login_activity": "LoginDate", "achievements": "AchievementDate"}.get(
             stream, "UpdatedDate"

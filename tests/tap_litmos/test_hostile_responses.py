@@ -162,6 +162,7 @@ ROWS_WITHOUT_KEYS = {
     "AchievementId null": ({"AchievementId": None}, "AchievementId is null"),
     "AchievementDate null": ({"AchievementDate": None}, "AchievementDate is null"),
     "AchievementDate empty": ({"AchievementDate": ""}, "AchievementDate is empty"),
+    "AchievementDate blank": ({"AchievementDate": "  "}, "AchievementDate is empty"),
 }
 
 

@@ -22,25 +22,14 @@ from pathlib import Path
 import pytest
 
 from litmos_sandbox import LitmosSandbox
+from litmos_sandbox.spec import ORG_STREAMS
 from tap_litmos.progress import SUMMARY_MARKER, RunProgress, StreamPlan, duration
 from tap_litmos.tap import TapLitmos
 from tests.support import API_KEY, TapRun, _Capture, catalog_selecting, requests_to
 
 ROOT = Path(__file__).resolve().parents[2]
 SIX_MONTHS = dt.timedelta(days=183)
-WINDOW_STREAMS = (
-    "course_results",
-    "module_results",
-    "learning_path_results",
-    "user_courses",
-    "user_learning_paths",
-    "team_users",
-    "team_courses",
-    "team_learning_paths",
-    "learning_path_courses",
-    "course_modules",
-    "login_activity",
-)
+WINDOW_STREAMS = ORG_STREAMS  # the /org/* date-window streams, from the sandbox spec
 
 
 def six_months_ago() -> str:
