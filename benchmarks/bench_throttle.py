@@ -5,7 +5,7 @@
     python benchmarks/bench_throttle.py --scenario pair --latency 0.5   # a slower server
 
 The sandbox runs in this process and enforces 100 requests in any 60 s per API key,
-answering the 101st with 503 and no Retry-After (litmos-api.md §7). Its render caches
+answering the 101st with 503 and no Retry-After (docs/litmos-api.md §7). Its render caches
 are warmed first, with throttling off. The tap runs as real processes
 (`python -m tap_litmos --config ... --catalog ...`, stdout to a file, stderr captured),
 with the tap's own catalog (`--discover`) narrowed to the `achievements` stream:

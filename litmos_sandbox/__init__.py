@@ -8,7 +8,7 @@ Start one in-process::
         ...  # sandbox.base_url, sandbox.api_key, sandbox.truth(), sandbox.requests
 
 or from a shell: ``python -m litmos_sandbox --port 8765``. Behaviour follows
-``litmos-api.md`` (auth §2, formats §3, paging §4, since/userid §5.2 and §6.4, rate
+``docs/litmos-api.md`` (auth §2, formats §3, paging §4, since/userid §5.2 and §6.4, rate
 limits §7, errors §8, and the project's reading of Litmos dates).
 """
 

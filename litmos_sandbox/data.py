@@ -4,7 +4,7 @@ Everything here is plain Python values: the *truth* the tap must reproduce.
 How Litmos puts those values on the wire lives in ``wire.py``.
 
 Dates are naive ``datetime`` objects holding the UTC wall clock with millisecond
-precision. That is how Litmos stores them (litmos-api.md, "Project decision: how
+precision. That is how Litmos stores them (docs/litmos-api.md, "Project decision: how
 tap-litmos reads Litmos dates"): UTC values of .NET kind *Unspecified*.
 """
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 EPOCH = datetime(1970, 1, 1)  # naive: all our wall clocks are naive UTC
 _MS = timedelta(milliseconds=1)
 
-#: Wire order of the fields (litmos-api.md §6.4, Achievements page).
+#: Wire order of the fields (docs/litmos-api.md §6.4, Achievements page).
 LITMOS_FIELDS: tuple[str, ...] = (
     "UserId",
     "Title",
@@ -52,7 +52,7 @@ _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-
 
 @dataclass(frozen=True, slots=True)
 class Achievement:
-    """One row of ``GET /achievements`` as ground truth (litmos-api.md §6.4)."""
+    """One row of ``GET /achievements`` as ground truth (docs/litmos-api.md §6.4)."""
 
     user_id: str
     title: str

@@ -1,6 +1,6 @@
 """Throttling and injected faults: the unreliable parts of talking to Litmos.
 
-litmos-api.md §7: the key is limited to 100 requests per minute; a throttled request
+docs/litmos-api.md §7: the key is limited to 100 requests per minute; a throttled request
 gets HTTP 503 "Service Unavailable. The API rating limit has been exceeded." with no
 Retry-After header. BATON retries 503 and 504 "because the Litmos API is flaky", and
 the WCF 500 "Request Error" page is a known answer (§8). The faults here let a client's
@@ -23,7 +23,7 @@ FAULT_KINDS: frozenset[str] = frozenset(
     {
         "500",  # WCF "Request Error" HTML page
         "503",  # as the throttle answer
-        "429",  # Too Many Requests (the throttle status some report; litmos-api.md §7)
+        "429",  # Too Many Requests (the throttle status some report; docs/litmos-api.md §7)
         "504",  # gateway timeout page
         "401",  # as a bad API key
         "403",  # as a missing source
@@ -54,7 +54,7 @@ def check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
 
 
 class Throttle:
-    """Sliding-window request limit per API key (litmos-api.md §7: 100 per minute).
+    """Sliding-window request limit per API key (docs/litmos-api.md §7: 100 per minute).
 
     Requests that are refused do not count, so a client that backs off recovers once
     the window has slid past its earlier requests.

@@ -1,6 +1,6 @@
 """The HTTP side of the sandbox: routing, auth, parameters, paging and the request log.
 
-Behaviour follows litmos-api.md: auth and ``source`` (§2), formats (§3), paging (§4),
+Behaviour follows docs/litmos-api.md: auth and ``source`` (§2), formats (§3), paging (§4),
 ``since``/``userid`` on ``/achievements`` (§5.2, §6.4), rate limits (§7), errors (§8).
 """
 

@@ -1,4 +1,4 @@
-r"""The endpoint table: one declarative spec per Litmos list endpoint (litmos-api.md §6).
+r"""The endpoint table: one declarative spec per Litmos list endpoint (docs/litmos-api.md §6).
 
 Every endpoint the sandbox serves is a row of :data:`ENDPOINTS`. One generic handler
 (``server.py``) and one JSON and one XML renderer (``render.py``) read these specs; the

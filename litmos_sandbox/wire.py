@@ -1,6 +1,6 @@
 r"""How Litmos (a WCF REST service) puts achievements and errors on the wire.
 
-JSON (litmos-api.md §3.2-3.4): a bare array; strings HTML-encoded first (§3.3, §9 item 7);
+JSON (docs/litmos-api.md §3.2-3.4): a bare array; strings HTML-encoded first (§3.3, §9 item 7);
 dates as ``"\\/Date(ms-0700)\\/"`` under the project's reading of WCF (see "Project
 decision: how tap-litmos reads Litmos dates"): the stored UTC wall clock is read as
 America/Los_Angeles local time, ``ms`` is that instant's epoch ms and the suffix is that
@@ -42,7 +42,7 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 # --- text encoding ----------------------------------------------------------------------
 
-# ASP.NET HtmlEncode: the five characters below (litmos-api.md §3.3 "HTML entities inside
+# ASP.NET HtmlEncode: the five characters below (docs/litmos-api.md §3.3 "HTML entities inside
 # JSON strings"). One translate() pass, so "&" is never encoded twice.
 _HTML_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
 # .NET Framework's HtmlEncode also writes U+00A0..U+00FF as numeric entities ("Zoë" ->
@@ -388,7 +388,7 @@ def xml_patch(fragment: bytes, raw: dict[str, str]) -> bytes:
     return text.encode()
 
 
-# --- error bodies (litmos-api.md §2, §4, §7, §8) --------------------------------------------
+# --- error bodies (docs/litmos-api.md §2, §4, §7, §8) --------------------------------------------
 
 MSG_401 = (
     "The API key that you have used for this request is either not valid or your account "
@@ -424,7 +424,7 @@ _WCF_HEAD = (
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
 )
 
-#: The WCF "Request Error" page (litmos-api.md §8, CQ module_complete.yml).
+#: The WCF "Request Error" page (docs/litmos-api.md §8, CQ module_complete.yml).
 REQUEST_ERROR_HTML = (
     _WCF_HEAD + '<HEAD><TITLE>Request Error</TITLE></HEAD><BODY><DIV id="content">'
     "<P class=\"heading1\"><B>Error Status Code:</B> 'InternalServerError'</P>"
@@ -444,7 +444,7 @@ METHOD_NOT_ALLOWED_HTML = (
     '<p class="heading1">Service</p><p>Method not allowed.</p></div></body></html>'
 ).encode()
 
-#: A load balancer's 504 page (BATON retries 503 and 504, litmos-api.md §7).
+#: A load balancer's 504 page (BATON retries 503 and 504, docs/litmos-api.md §7).
 GATEWAY_TIMEOUT_HTML = (
     b"<html><head><title>504 Gateway Time-out</title></head><body><center>"
     b"<h1>504 Gateway Time-out</h1></center></body></html>"
@@ -452,7 +452,7 @@ GATEWAY_TIMEOUT_HTML = (
 
 MSG_429 = "Too Many Requests. The API rating limit has been exceeded."
 
-#: The throttle answer: no Retry-After, small HTML body (litmos-api.md §7).
+#: The throttle answer: no Retry-After, small HTML body (docs/litmos-api.md §7).
 THROTTLED_HTML = (
     "<html><head><title>Service Unavailable</title></head><body><p>"
     + MSG_503

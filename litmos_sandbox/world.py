@@ -189,7 +189,7 @@ class Table:
         return list(self.rows.values())
 
 
-#: What order an /org/* page lists its rows in (Litmos documents none, litmos-api.md):
+#: What order an /org/* page lists its rows in (Litmos documents none, docs/litmos-api.md):
 #: ascending date then key (the default), descending date, or by key alone.
 ORG_ORDERS = ("date", "date_desc", "key")
 

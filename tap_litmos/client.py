@@ -73,7 +73,7 @@ class LitmosAPIError(FatalAPIError):
 class LitmosPaginator(OffsetPaginator):
     """Litmos paging: `start` is an offset and `limit` the page size.
 
-    Litmos sometimes returns more rows than `limit` (litmos-api.md §4), so `start`
+    Litmos sometimes returns more rows than `limit` (docs/litmos-api.md §4), so `start`
     advances by the rows the page actually held, and only a page shorter than
     `limit` ends the walk: no extra request for an empty page. A stream whose rows
     come newest first may also stop once a page reaches rows older than it needs.

@@ -1,7 +1,7 @@
 """`tap-litmos-doctor`: a first contact with a Litmos account, checking what the tap assumes.
 
 The tap was built from public clients and docs, never against a real account
-(`litmos-api.md`). What it inferred decides whether every date is right and every
+(`docs/litmos-api.md`). What it inferred decides whether every date is right and every
 stream reads, so before a first backfill this command asks the account, in at most
 about 40 requests (`MAX_REQUESTS`):
 
@@ -12,7 +12,7 @@ about 40 requests (`MAX_REQUESTS`):
   request each: 200, or the status and Litmos's message);
 - **dates**: the first rows of `achievements` and of one `/org/*` stream, read in JSON
   and in XML and decoded by the tap: the tap's date reading (`parse_datetime`, the
-  project decision in `litmos-api.md`) holds for this account only if both agree; if
+  project decision in `docs/litmos-api.md`) holds for this account only if both agree; if
   not, by how much, and which other reading would make them agree;
 - **wrappers**: the JSON shape of each list (a bare array, as assumed, or
   ``{"Name": [...]}``) and the XML root and row names;

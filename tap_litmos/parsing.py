@@ -146,7 +146,7 @@ def parse_datetime(value: object) -> dt.datetime | None:
     """Return the UTC instant a Litmos date value stands for, or None.
 
     Litmos is a .NET WCF service that keeps UTC wall-clock values with an unspecified
-    kind on US-Pacific servers (see shared/litmos-api.md, "Project decision"):
+    kind on US-Pacific servers (see docs/litmos-api.md, "Project decision"):
 
     - JSON ``/Date(ms+hhmm)/``: ``ms`` is that wall clock read as Pacific time and the
       suffix the Pacific offset, so the wall clock is ``UTC(ms) + offset``, and that

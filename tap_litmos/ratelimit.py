@@ -1,7 +1,7 @@
 """The client-side request budget: at most N request attempts in any 60 s, per API key.
 
 Litmos allows 100 requests per minute per API key and answers the 101st with a 503
-that carries no Retry-After (litmos-api.md §7). Waiting a whole minute after each
+that carries no Retry-After (docs/litmos-api.md §7). Waiting a whole minute after each
 throttle wastes far more time than pacing ourselves, so every attempt first takes a
 slot in a sliding 60-second window (pyrate-limiter's sliding-window log).
 

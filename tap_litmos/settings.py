@@ -27,7 +27,7 @@ REGION_URLS = {
     "eu": "https://api.litmoseu.com/v1.svc",
     "au": "https://api.litmos.com.au/v1.svc",
 }
-MAX_PAGE_SIZE = 1000  # Litmos answers 406 above this (litmos-api.md §4)
+MAX_PAGE_SIZE = 1000  # Litmos answers 406 above this (docs/litmos-api.md §4)
 MAX_SOURCE_LENGTH = 50  # documented limit of the `source` parameter (§2)
 
 CONFIG_SCHEMA = th.PropertiesList(

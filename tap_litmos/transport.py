@@ -39,7 +39,7 @@ if t.TYPE_CHECKING:
 
     from typing_extensions import Self
 
-# Litmos signals "over 100 requests a minute" with 503 and no Retry-After (litmos-api.md
+# Litmos signals "over 100 requests a minute" with 503 and no Retry-After (docs/litmos-api.md
 # §7); 429 is handled the same in case it ever sends one. The window is a minute, so
 # retrying sooner only burns another request.
 THROTTLE_STATUSES = frozenset({HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.TOO_MANY_REQUESTS})
