@@ -81,21 +81,20 @@ def wcf_parts(raw: object) -> tuple[int, int] | None:
     The raw parts, before any reading: the tap's (`parse_datetime`) is ``ms + offset``.
     """
     match = WCF_DATE.fullmatch(raw.strip()) if isinstance(raw, str) else None
-    return None if match is None else _wcf_groups(match)
-
-
-def _wcf_groups(match: re.Match[str]) -> tuple[int, int]:
-    millis, sign, hours, minutes = match.groups()
-    if sign is None:
-        return int(millis), 0
-    offset = int(hours) * 60 + int(minutes)
-    return int(millis), -offset if sign == "-" else offset
+    if match is None:
+        return None
+    millis = int(match[1])
+    return millis, (_wcf_millis(match) - millis) // 60_000
 
 
 def _wcf_millis(match: re.Match[str]) -> int:
     """Epoch milliseconds of the UTC wall clock of a WCF date: UTC(ms) + offset."""
-    millis, offset = _wcf_groups(match)
-    return millis + offset * 60_000
+    millis, sign, hours, minutes = match.groups()
+    total = int(millis)
+    if sign is not None:
+        offset = int(hours) * 3_600_000 + int(minutes) * 60_000
+        total += offset if sign == "+" else -offset
+    return total
 
 
 def _from_iso(match: re.Match[str]) -> dt.datetime:
