@@ -299,3 +299,18 @@ def test_the_console_script_reads_its_config_from_the_environment(
     assert report["checks"]["connection"]["source_characters"] == len("acme-doctor")
     assert {r["params"]["source"] for r in sandbox.requests} == {"acme-doctor"}
     assert API_KEY not in done.stdout + done.stderr
+
+
+def test_each_reading_decodes_a_wcf_date_its_own_way() -> None:
+    # 1719860400000 ms is 2024-07-01T19:00:00Z; the suffix says -07:00 (420 minutes).
+    wire = "/Date(1719860400000-0700)/"
+    utc = dt.timezone.utc
+    expected = {
+        "wall_clock": dt.datetime(2024, 7, 1, 12, 0, tzinfo=utc),  # ms + offset: the tap's
+        "utc_ms": dt.datetime(2024, 7, 1, 19, 0, tzinfo=utc),  # ms, the offset ignored
+        "minus_offset": dt.datetime(2024, 7, 2, 2, 0, tzinfo=utc),  # ms - offset
+    }
+    assert {name: decode(wire) for name, (_, decode) in doctor.READINGS.items()} == expected
+    # An XML date has no WCF parts: every reading is the tap's.
+    xml = dt.datetime(2024, 7, 1, 12, 0, tzinfo=utc)
+    assert {decode("2024-07-01T12:00:00") for _, decode in doctor.READINGS.values()} == {xml}
