@@ -19,6 +19,7 @@ the emulated Litmos. From them this writes:
 - the version (pyproject.toml's, the one source) in metadata.yaml, the Dockerfile's labels
   and transform/dbt_project.yml, and the publisher (pyproject.toml's `Repository` URL) in
   metadata.yaml and the Dockerfile's labels;
+- docs/airbyte.md's table of the streams by sync mode;
 - docs/dbt.md's lineage (scripts/dbt_lineage.py), when dbt is installed in `.meltano/`
   (`meltano install`): from `dbt parse`'s manifest. Without it the lineage is left as it is
   and tests/test_dbt.py checks it.
@@ -99,9 +100,15 @@ def opt_in_streams() -> list[str]:
     return [s.name for s in STREAM_TYPES if not s.selected_by_default]
 
 
+def replication_key(stream: type[LitmosStream]) -> str | None:
+    """The class's replication key (on a class without one, the SDK's is a property)."""
+    key = getattr(stream, "replication_key", None)
+    return key if isinstance(key, str) else None
+
+
 def incremental_streams() -> list[str]:
     """The streams with a replication key (a bookmark in the state)."""
-    return [s.name for s in STREAM_TYPES if s.replication_key]
+    return [s.name for s in STREAM_TYPES if replication_key(s)]
 
 
 def schema_fields(stream: type[LitmosStream]) -> dict[str, dict]:
@@ -230,6 +237,24 @@ def endpoint_table() -> str:
             f"| {fields} | {note} |"
         )
     return "\n".join(rows)
+
+
+def sync_modes_table() -> str:
+    """docs/airbyte.md's table: the streams by Airbyte sync modes and cursor."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for stream in STREAM_TYPES:
+        if not stream.selected_by_default:
+            row = ("full refresh", "only with `fan_out_streams`")
+        elif replication_key(stream):
+            row = ("full refresh, incremental", f"`{replication_key(stream)}`")
+        else:
+            row = ("full refresh", "(snapshots: read whole every run)")
+        groups.setdefault(row, []).append(f"`{stream.name}`")
+    lines = ["| streams | sync modes | cursor (`default_cursor_field`) |", "|---|---|---|"]
+    lines += [
+        f"| {', '.join(names)} | {modes} | {cursor} |" for (modes, cursor), names in groups.items()
+    ]
+    return "\n".join(lines)
 
 
 def between(document: str, name: str, content: str) -> str:
@@ -555,6 +580,7 @@ def artefacts() -> dict[Path, Callable[[str], str | None]]:
             ROOT / "transform" / "dbt_project.yml", d
         ),
         ROOT / "docs" / "dbt.md": lineage,
+        ROOT / "docs" / "airbyte.md": lambda d: between(d, "sync-modes", sync_modes_table()),
     }
 
 

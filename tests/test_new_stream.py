@@ -232,6 +232,14 @@ def test_a_stream_added_the_documented_way_reaches_every_artefact(tmp_path: Path
         sandbox_readme.read_text()
     )
 
+    # docs/airbyte.md's streams by sync mode.
+    airbyte = (copy / "docs" / "airbyte.md").read_text()
+    assert re.search(
+        rf"^\| [^|]*`{NAME}`[^|]* \| full refresh, incremental \| `UpdatedDate` \|$",
+        airbyte,
+        re.MULTILINE,
+    )
+
     # The plugin files: the select lists of tap-litmos.yml and meltano.yml.
     plugin = yaml.safe_load((copy / "tap-litmos.yml").read_text())
     assert f"{NAME}.*" in plugin["select"]
@@ -278,4 +286,5 @@ def test_a_stream_added_the_documented_way_reaches_every_artefact(tmp_path: Path
         f"{sandbox}/README.md",
         "tap-litmos.yml",
         "meltano.yml",
+        "docs/airbyte.md",
     }
