@@ -84,7 +84,8 @@ def test_readme_streams_table_names_every_stream() -> None:
 
 def test_every_generated_artefact_is_current() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "regenerate.py"), "--check"],
+        # The dbt lineage aside: tests/test_dbt.py checks it against its own dbt run.
+        [sys.executable, str(ROOT / "scripts" / "regenerate.py"), "--check", "--no-dbt"],
         capture_output=True,
         text=True,
         check=False,
