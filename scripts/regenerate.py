@@ -505,12 +505,14 @@ def with_versions(path: Path, document: str) -> str:
         "Dockerfile": [
             (r'(?m)^(LABEL io\.airbyte\.version=)".*"$', rf'\g<1>"{v}"'),
             (r'(?m)^(LABEL io\.airbyte\.name=)"[^/"]+/', rf'\g<1>"{owner}/'),
+            # The image's name in the usage comments (`docker build -t OWNER/source-litmos:V`).
+            (r"(?m)^(#.*\s)[\w.-]+/source-litmos:[\w.+-]+", rf"\g<1>{owner}/source-litmos:{v}"),
         ],
         "dbt_project.yml": [(r'(?m)^(version: )".*"$', rf'\g<1>"{v}"')],
     }[path.name]
     for pattern, replacement in rules:
         document, found = re.subn(pattern, replacement, document)
-        if found != 1:
+        if found != 1 and not pattern.startswith("(?m)^(#"):  # comments: any number
             msg = f"{path.relative_to(ROOT)}: {pattern!r} matched {found} times"
             raise ValueError(msg)
     return document
