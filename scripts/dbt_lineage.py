@@ -8,6 +8,7 @@ Any dbt command writes the manifest into its target path, for example
 has the sources, staging, intermediate and mart models as four columns, and an edge for
 every `source()` and `ref()` of a model; tests are left out. docs/dbt.md holds it between
 the markers below, and tests/test_dbt.py checks it against the manifest of its own run.
+`python3 scripts/regenerate.py` writes it from `dbt parse`'s manifest when dbt is installed.
 """
 
 from __future__ import annotations

@@ -590,5 +590,5 @@ def test_the_lineage_in_the_docs_is_the_projects(scenario: Scenario) -> None:
         assert f'model_{mart}["{mart}"]' in mermaid
     document = (ROOT / "docs" / "dbt.md").read_text()
     assert dbt_lineage.with_diagram(document, mermaid) == document, (
-        "docs/dbt.md's lineage drifted: python3 scripts/dbt_lineage.py MANIFEST --write"
+        "docs/dbt.md's lineage drifted: python3 scripts/regenerate.py (after meltano install)"
     )

@@ -1,10 +1,12 @@
 """tap-litmos.yml: the Meltano plugin definition other people's projects add the tap from.
 
-The repository checks keep it in Meltano Hub's shape and equal to what the tap says about
-itself (`--about`) and to the extractor in meltano.yml, as test_repository.py does for the
-README. The end-to-end test does what docs/meltano.md tells a new user: a brand-new Meltano
-project in a temporary directory, `meltano add ... --from-ref tap-litmos.yml`, then a run
-against the sandbox into target-jsonl.
+`python3 scripts/regenerate.py` writes it. The repository checks apply Meltano Hub's own
+rules to it, as the Hub's CI would to a listing (its JSON schema and yamllint config,
+vendored in tests/data/meltano_hub), and keep it equal to what the tap says about itself
+(`--about`) and to the extractor in meltano.yml. The end-to-end test does what
+docs/meltano.md tells a new user: a brand-new Meltano project in a temporary directory,
+`meltano add ... --from-ref tap-litmos.yml`, then a run against the sandbox into
+target-jsonl.
 """
 
 from __future__ import annotations
@@ -16,8 +18,18 @@ import sys
 import typing as t
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
+from yamllint import linter as yamllint_linter
+from yamllint.config import YamlLintConfig
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from tests.support import API_KEY, expected_record, meltano_cli
 
@@ -28,88 +40,21 @@ ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_FILE = ROOT / "tap-litmos.yml"
 BIN = Path(sys.executable).parent
 
-# Meltano Hub's JSON schemas (github.com/meltano/hub, schemas/plugin_definitions/
-# extractors.schema.json, schemas/common/{common,extractors_specific,base_setting}.schema.json).
-HUB_KEYS = {
-    "name",
-    "pip_url",
-    "variant",
-    "namespace",
-    "label",
-    "description",
-    "executable",
-    "settings",
-    "docs",
-    "repo",
-    "logo_url",
-    "hidden",
-    "settings_group_validation",
-    "commands",
-    "capabilities",
-    "metadata",
-    "schema",
-    "select",
-    "maintenance_status",
+#: Meltano Hub's own rules, as its CI applies them to a listing (tests/data/meltano_hub).
+HUB = ROOT / "tests" / "data" / "meltano_hub"
+MAINTAINER_FILE = ROOT / "meltano-hub-maintainer.yml"
+REGENERATE = "python3 scripts/regenerate.py"
+#: Kinds Meltano deprecates (use `sensitive: true` / `hidden: true`); the Hub still lists them.
+DEPRECATED_KINDS = {"password", "hidden"}
+#: Hub-only metadata: Meltano's `add --from-ref` drops these (they are no plugin attributes).
+HUB_METADATA = {
     "domain_url",
     "keywords",
-    "requires",
-    "definition",
-    "next_steps",
-    "settings_preamble",
-    "usage",
-    "prereq",
+    "log_parser",
+    "maintenance_status",
+    "quality",
+    "select",
 }
-HUB_REQUIRED = {"name", "namespace", "variant", "label"}
-HUB_SETTING_KEYS = {
-    "name",
-    "aliases",
-    "label",
-    "value",
-    "placeholder",
-    "kind",
-    "description",
-    "tooltip",
-    "documentation",
-    "env",
-    "value_processor",
-    "value_post_processor",
-    "oauth",
-    "options",
-    "docs",
-    "hidden",
-    "sensitive",
-}
-# Hub's kind enum without the two Meltano deprecates (`password`, `hidden`: use
-# `sensitive: true` / `hidden: true`).
-KINDS = {
-    "oauth",
-    "date_iso8601",
-    "file",
-    "email",
-    "integer",
-    "options",
-    "object",
-    "array",
-    "boolean",
-    "string",
-    "decimal",
-}
-HUB_CAPABILITIES = {
-    "properties",
-    "catalog",
-    "discover",
-    "state",
-    "about",
-    "stream-maps",
-    "schema-flattening",
-    "activate-version",
-    "batch",
-    "test",
-    "log-based",
-    "structured-logging",
-}
-# Hub-only metadata: Meltano's `add --from-ref` drops these (they are no plugin attributes).
-HUB_METADATA = {"select", "keywords", "domain_url", "maintenance_status"}
 PARSE_WITH_MELTANO = """
 import json, sys, yaml
 from meltano.core.plugin import PluginType
@@ -210,15 +155,76 @@ def without_option_labels(setting: dict[str, t.Any]) -> dict[str, t.Any]:
 # --- repository checks ----------------------------------------------------------------
 
 
-def test_plugin_file_has_meltano_hubs_shape() -> None:
+def hub_validator() -> jsonschema.Draft7Validator:
+    """The Hub's plugin_schema_validate.py: every schema registered under its `$id`."""
+    schemas = [json.loads(path.read_text()) for path in sorted((HUB / "schemas").glob("*/*.json"))]
+    registry = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema, default_specification=DRAFT7))
+        for schema in schemas
+    )
+    (extractors,) = [s for s in schemas if s["$id"] == "extractors.schema.json"]
+    return jsonschema.Draft7Validator(extractors, registry=registry)
+
+
+def test_plugin_file_passes_meltano_hubs_schema() -> None:
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in hub_validator().iter_errors(plugin_file())
+    ]
+    assert not errors, f"tap-litmos.yml fails Meltano Hub's schema (fix {REGENERATE}): {errors}"
+    # The rule really is applied: a definition without `quality` fails it.
+    without_quality = {k: v for k, v in plugin_file().items() if k != "quality"}
+    assert not hub_validator().is_valid(without_quality)
+
+
+def test_plugin_file_passes_meltano_hubs_yamllint() -> None:
+    config = YamlLintConfig(file=str(HUB / "yamllint.yaml"))
+    for path in (PLUGIN_FILE, MAINTAINER_FILE):
+        problems = [
+            f"{path.name}:{p.line}:{p.column}: {p.message} ({p.rule})"
+            for p in yamllint_linter.run(path.read_text(), config, str(path))
+        ]
+        assert not problems, f"Meltano Hub's yamllint (fix {REGENERATE}):\n" + "\n".join(problems)
+    # Its config forbids what a hand-written file had: inline {label, value} options.
+    inline = "- name: x\n  options:\n  - {label: X, value: x}\n"
+    assert any(p.rule == "braces" for p in yamllint_linter.run(inline, config))
+
+
+def test_plugin_file_passes_the_hubs_name_and_maintainer_checks() -> None:
+    """yaml_check_names.py: the name is the listing's directory (`extractors/tap-litmos/`);
+    maintainers_validate.py: the variant has an entry in the Hub's maintainers.yml, which
+    a listing adds from meltano-hub-maintainer.yml."""
     plugin = plugin_file()
-    assert HUB_REQUIRED <= set(plugin) <= HUB_KEYS
-    assert set(plugin["capabilities"]) <= HUB_CAPABILITIES
-    assert plugin["pip_url"].startswith("git+https://"), "pip_url installs from a git URL"
+    assert plugin["name"] == "tap-litmos"
+    maintainers = yaml.safe_load(MAINTAINER_FILE.read_text())
+    assert plugin["variant"].lower() in maintainers
+    entry = maintainers[plugin["variant"].lower()]
+    assert entry["url"] == "/".join(plugin["repo"].split("/")[:-1])
+    assert entry["name"] == plugin["variant"]
+
+
+def test_the_publisher_is_named_in_pyproject_only() -> None:
+    """The placeholder owner comes from pyproject.toml's Repository URL; every file that
+    names it is generated from there."""
+    repository = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    owner = repository["Repository"].split("/")[-2]
+    plugin = plugin_file()
+    assert plugin["variant"] == owner
+    assert plugin["repo"] == repository["Repository"]
+    assert plugin["pip_url"] == f"git+{repository['Repository']}.git"
+
+
+def test_plugin_file_is_what_meltano_reads() -> None:
+    plugin = plugin_file()
     for setting in plugin["settings"]:
-        assert {"name", "label", "kind", "description"} <= set(setting) <= HUB_SETTING_KEYS
-        assert setting["kind"] in KINDS, setting
-        assert all(isinstance(o["value"], str) and o["label"] for o in setting.get("options", []))
+        assert {"name", "label", "kind", "description"} <= set(setting), setting
+        assert setting["kind"] not in DEPRECATED_KINDS, setting
+    assert plugin["pip_url"].startswith("git+https://"), "pip_url installs from a git URL"
+    assert set(plugin["supported_python_versions"]) == {
+        c.rsplit(" ", 1)[1]
+        for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["classifiers"]
+        if c.startswith("Programming Language :: Python :: 3.")
+    }
     # Meltano reads every other key as a plugin attribute: nothing else is dropped silently.
     # (Meltano's own parser, in a process of its own: importing meltano here could change
     # the logging the other tests inspect.)
@@ -236,11 +242,11 @@ def test_plugin_file_settings_equal_about() -> None:
     expected = [expected_setting(n, p) for n, p in about_settings(info["settings"])]
     actual = plugin_file()["settings"]
     assert [s["name"] for s in actual] == [s["name"] for s in expected], (
-        "tap-litmos.yml settings drifted from `tap-litmos --about --format=json`"
+        f"tap-litmos.yml settings drifted from `tap-litmos --about --format=json`: {REGENERATE}"
     )
     for ours, theirs in zip(actual, expected, strict=True):
         assert without_option_labels(ours) == without_option_labels(theirs), (
-            "tap-litmos.yml drifted from --about; the entry should read:\n"
+            f"tap-litmos.yml drifted from --about ({REGENERATE}); the entry should read:\n"
             + yaml.safe_dump([theirs], sort_keys=False, width=1000)
         )
     assert plugin_file()["settings_group_validation"] == [["api_key"]]

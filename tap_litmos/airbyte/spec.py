@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import typing as t
+from importlib.metadata import metadata
 
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -28,7 +29,9 @@ from tap_litmos.streams import STREAM_TYPES
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
-DOCUMENTATION_URL = "https://github.com/your-org/tap-litmos/blob/main/docs/airbyte.md"
+#: pyproject.toml's Repository URL (the publisher's, a placeholder until published).
+_REPOSITORY = dict(u.split(", ", 1) for u in metadata("tap-litmos").get_all("Project-URL") or ())
+DOCUMENTATION_URL = f"{_REPOSITORY['Repository']}/blob/main/docs/airbyte.md"
 
 #: The per-parent streams (a request per user or per session), in catalog order.
 FAN_OUT_STREAMS = [cls.name for cls in STREAM_TYPES if issubclass(cls, ChildStream)]

@@ -24,12 +24,15 @@ import pytest
 from litmos_sandbox import LitmosSandbox
 from litmos_sandbox.spec import ORG_STREAMS
 from tap_litmos.progress import SUMMARY_MARKER, RunProgress, StreamPlan, duration
+from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.tap import TapLitmos
 from tests.support import API_KEY, TapRun, _Capture, catalog_selecting, requests_to
 
 ROOT = Path(__file__).resolve().parents[2]
 SIX_MONTHS = dt.timedelta(days=183)
 WINDOW_STREAMS = ORG_STREAMS  # the /org/* date-window streams, from the sandbox spec
+DEFAULT_STREAMS = [s.name for s in STREAM_TYPES if s.selected_by_default]
+OPT_IN = [s.name for s in STREAM_TYPES if not s.selected_by_default]
 
 
 def six_months_ago() -> str:
@@ -122,11 +125,11 @@ def test_a_six_month_backfill_and_a_nightly_run_fit_their_line_budgets(
         for chatter in ("METRIC", "Pagination stopped", "Beginning sync", "Skipping deselected"):
             assert chatter not in text
         assert sum(" | Plan: " in line for line in lines) == 1
-        assert sum(" | Not selected (3): " in line for line in lines) == 1
+        assert sum(f" | Not selected ({len(OPT_IN)}): " in line for line in lines) == 1
         assert "Traceback" not in text
         assert API_KEY not in text
     # The plan comes first, the summary last: the figures match the request log.
-    assert " | Plan: 20 streams (" in first[1]
+    assert f" | Plan: {len(DEFAULT_STREAMS)} streams (" in first[1]
     assert summary_of(first)["requests"] == first_requests
     assert summary_of(nightly)["requests"] == len(demo_sandbox.requests)
     assert SUMMARY_MARKER in first[-1]

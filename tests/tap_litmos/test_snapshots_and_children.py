@@ -19,6 +19,7 @@ import typing as t
 
 import pytest
 
+from tap_litmos.streams import STREAM_TYPES
 from tests.support import (
     API_PREFIX,
     catalog_selecting,
@@ -39,7 +40,7 @@ if t.TYPE_CHECKING:
 #: Read whole every run; `users` ... `locations` are plain lists.
 FLAT_SNAPSHOTS = ("users", "teams", "courses", "learning_paths", "instructors", "locations")
 SNAPSHOTS = (*FLAT_SNAPSHOTS, "ilt_sessions", "ilt_session_days")
-OPT_IN = ("user_badges", "ilt_rollcall", "ilt_attendance")
+OPT_IN = tuple(s.name for s in STREAM_TYPES if not s.selected_by_default)
 PARENT = {
     "user_badges": "users",
     "ilt_rollcall": "ilt_sessions",
@@ -264,7 +265,7 @@ def test_opt_in_streams_are_not_selected_by_default_in_discovery(
         for e in catalog["streams"]
     }
     assert {s for s, on in by_default.items() if not on} == set(OPT_IN)
-    assert len(by_default) == 23
+    assert len(by_default) == len(STREAM_TYPES)
 
 
 def test_a_default_run_leaves_the_opt_in_streams_out(sandbox: LitmosSandbox, config: dict) -> None:
