@@ -1,0 +1,54 @@
+"""Conversions between the sandbox's stored values, user input and ground truth.
+
+Stored dates are naive UTC wall clocks with millisecond precision (what Litmos stores,
+docs/litmos-api.md "Project decision"); the ground truth gives them as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from litmos_sandbox.data import EPOCH, parse_iso_wall
+
+
+def ms_dt(ms: int) -> datetime:
+    """Naive UTC wall clock from epoch milliseconds."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def wall(value: Any) -> datetime | None:
+    """A naive UTC wall clock (ms) from a datetime (aware or naive) or ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_iso_wall(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    msg = f"not a date: {value!r}"
+    raise TypeError(msg)
+
+
+def coerce(kind: str, value: Any) -> Any:
+    """A user-supplied value as stored for ``kind``."""
+    if value is None:
+        return None
+    if kind in ("wcf", "isoz", "org"):
+        return wall(value)
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return bool(value)
+    if kind == "dec":
+        return Decimal(str(value))
+    return value
+
+
+def truth_value(value: Any) -> Any:
+    """A stored value as ground truth (aware UTC datetimes)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc)
+    return value
