@@ -89,7 +89,9 @@ class Options:
         "wire",
     )
     throttle_per_minute: int | None = _opt(
-        None, "answer the throttle status beyond N requests per sliding window (Litmos: 100)"
+        None,
+        "answer the throttle status beyond N requests per sliding window (Litmos: 100)",
+        type=int,
     )
     throttle_window_seconds: float = _opt(60.0, "length of the throttle window")
     slow_seconds: float = _opt(0.0, "delay used by the 'slow' fault")
