@@ -2,8 +2,9 @@
 
 Behaviour follows docs/litmos-api.md: auth and ``source`` (§2), formats (§3), paging (§4),
 the date-range family (§5.1), ``since``/``userid`` (§5.2, §6.4), rate limits (§7),
-errors (§8). One generic handler serves every spec'd endpoint; ``/achievements`` has its
-own (the million-row benchmark's path, ``data.py``/``wire.py``).
+errors (§8). One generic handler serves every spec'd endpoint; ``/achievements``, whose
+rows live in ``data.py`` rather than the world, has its own (its checks come in another
+order); every page is rendered by ``render.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl, quote
 from litmos_sandbox import spec as S  # noqa: N812
 from litmos_sandbox import wire
 from litmos_sandbox.core import SandboxCore
+from litmos_sandbox.data import as_row, stored_id
 from litmos_sandbox.options import Options
 from litmos_sandbox.render import PageRenderer
 from litmos_sandbox.routes import ACHIEVEMENTS_PATH, ROUTES
@@ -85,15 +87,6 @@ def _search(ep: S.Endpoint, rows: list[tuple], text: str) -> list[tuple]:
 
 class LitmosApi(SandboxCore):
     """Answers ``/v1.svc/*`` requests (the handler calls :meth:`_api`)."""
-
-    def _renderer(self) -> wire.Renderer:
-        key = tuple(getattr(self._options, k) for k in Options.names("wire"))
-        renderer = self._renderers.get(key)
-        if renderer is None:
-            renderer = self._renderers[key] = wire.Renderer(
-                **{k: getattr(self._options, k) for k in Options.names("wire")}
-            )
-        return renderer
 
     def _api(self, method: str, path: str, query: str, headers: Any, connection_id: int) -> Reply:
         arrived = time.time()
@@ -376,6 +369,8 @@ class LitmosApi(SandboxCore):
             renderer = self._page_renderers[key] = PageRenderer(
                 **{k: getattr(self._options, k) for k in Options.names("wire")}
             )
+            # Achievements never change once stored: each is rendered once.
+            renderer.cache_rows("achievements", stored_id, as_row)
         return renderer
 
     def _achievements(self, raw: dict[str, str], headers: Any) -> Reply:
@@ -415,11 +410,10 @@ class LitmosApi(SandboxCore):
         # "More rows than limit" quirk (§4, §9 item 2): extra_rows > 0 adds rows.
         count = limit + opts.extra_rows if limit > 0 else 0
         rows = self._dataset.query_stored(user_id=user_id, since=since, start=start, count=count)
-        renderer = self._renderer()
-        raw = self._raw_for("achievements")
-        extra = opts.extra_fields
+        renderer = self._page_renderer()
+        ep, extra = S.ACHIEVEMENTS, opts.extra_fields
         if params.get("format", "").lower() == "json":
-            body = self._wrap("Achievements", renderer.json_page(rows, raw, extra))
+            body = self._wrap(ep.root, renderer.json_page(ep, rows, self._raw, extra))
             return Reply(200, body, wire.JSON_CONTENT_TYPE, rows=len(rows))
-        body = renderer.xml_page(rows, raw, extra)
+        body = renderer.xml_page(ep, rows, self._raw, extra)
         return Reply(200, body, wire.XML_CONTENT_TYPE, rows=len(rows))

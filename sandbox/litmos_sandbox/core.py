@@ -24,7 +24,6 @@ from litmos_sandbox.world import Sizes, World
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from litmos_sandbox import wire
     from litmos_sandbox.render import PageRenderer
 
 
@@ -49,7 +48,6 @@ class SandboxCore:
         o = self._options
         self._dataset = Dataset.generate(o.seed, o.users, o.achievements)
         self._world = self._make_world()
-        self._renderers: dict[tuple, wire.Renderer] = {}
         self._page_renderers: dict[tuple, PageRenderer] = {}
         self._throttle = Throttle(o.throttle_per_minute, o.throttle_window_seconds)
         self._faults = FaultPlan(o.fault_rate, o.fault_kinds, o.fault_seed)
@@ -167,9 +165,6 @@ class SandboxCore:
         """Undo every :meth:`set_raw`."""
         self._raw.clear()
 
-    def _raw_for(self, stream: str) -> dict[Any, dict[str, str]]:
-        return self._raw.get(stream, {})
-
     # --- the world: every other endpoint --------------------------------------------------
 
     def _make_world(self) -> World:
@@ -265,7 +260,7 @@ class SandboxCore:
         regenerate = new.changed(old, "dataset")
         if regenerate:
             self._dataset = Dataset.generate(new.seed, new.users, new.achievements)
-            self._renderers = {}
+            self._page_renderers = {}  # their cached achievements are the old dataset's
         if regenerate or new.changed(old, "world"):
             self._world = self._make_world()
         self._throttle.per_window = new.throttle_per_minute

@@ -6,11 +6,39 @@ docs/litmos-api.md "Project decision"); the ground truth gives them as aware UTC
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from litmos_sandbox.data import EPOCH, parse_iso_wall
+EPOCH = datetime(1970, 1, 1)  # naive: all our wall clocks are naive UTC
+_MS = timedelta(milliseconds=1)
+
+
+def to_ms(wall: datetime) -> int:
+    """Milliseconds since the epoch of a naive UTC wall clock."""
+    return (wall - EPOCH) // _MS
+
+
+def from_ms(ms: int) -> datetime:
+    """Inverse of :func:`to_ms`."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def parse_iso_wall(text: str) -> datetime:
+    """Parse ISO 8601 text to a naive UTC wall clock truncated to milliseconds.
+
+    Zone-less text is taken as UTC; ``Z`` and offsets are honoured.
+    """
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python 3.10's fromisoformat wants exactly 3 or 6 fractional digits.
+    text = re.sub(r"\.(\d{1,6})\d*", lambda m: "." + m.group(1).ljust(6, "0"), text, count=1)
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def ms_dt(ms: int) -> datetime:
