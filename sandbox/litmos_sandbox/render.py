@@ -63,7 +63,7 @@ class PageRenderer:
         #: stream -> (stored row -> key, stored row -> spec-order tuple), see cache_rows.
         self._stored: dict[str, tuple[Callable[[Any], Any], Callable[[Any], tuple]]] = {}
         #: (stream, "json" | "xml") -> key -> the row's text, for the streams above.
-        self._texts: dict[tuple[str, str], dict[Any, str]] = {}
+        self._texts: dict[tuple[str, str], dict[Any, bytes]] = {}
         self._cache_limit = cache_limit
 
     def cache_rows(
@@ -185,8 +185,9 @@ class PageRenderer:
         tail = "".join(f',"{n}":{_js(t, latin1)}' for n, t in (extra or {}).items())
         parts = self._texts_of(ep, rows, raw, "json")
         if tail:
-            parts = [text[:-1] + tail + "}" for text in parts]
-        return ("[" + ",".join(parts) + "]").replace("/", "\\/").encode()
+            end = _wcf_json(tail) + b"}"
+            parts = [text[:-1] + end for text in parts]
+        return b"[" + b",".join(parts) + b"]"
 
     def xml_page(
         self,
@@ -199,12 +200,14 @@ class PageRenderer:
         self._ctx.raw = raw
         if not rows:
             return f'<{ep.root} xmlns:i="{XSI_NS}"/>'.encode()
-        tail = "".join(_raw_el(n, t) for n, t in (extra or {}).items())
-        close = f"</{ep.row}>"
+        tail = "".join(_raw_el(n, t) for n, t in (extra or {}).items()).encode()
+        close = f"</{ep.row}>".encode()
         parts = self._texts_of(ep, rows, raw, "xml")
         if tail:
             parts = [text[: -len(close)] + tail + close for text in parts]
-        return (f'<{ep.root} xmlns:i="{XSI_NS}">' + "".join(parts) + f"</{ep.root}>").encode()
+        return (
+            f'<{ep.root} xmlns:i="{XSI_NS}">'.encode() + b"".join(parts) + f"</{ep.root}>".encode()
+        )
 
     def _texts_of(
         self,
@@ -212,9 +215,18 @@ class PageRenderer:
         rows: list[Any],
         raw: dict[str, dict[Any, dict[str, str]]] | None,
         fmt: str,
-    ) -> list[str]:
-        """Each row's text; a stored stream's from its cache unless ``raw`` patches it."""
-        render = self.json_row if fmt == "json" else self.xml_row
+    ) -> list[bytes]:
+        """Each row's bytes; a stored stream's from its cache unless ``raw`` patches it."""
+        if fmt == "json":
+
+            def render(ep: Endpoint, row: tuple, patch: dict[str, str] | None = None) -> bytes:
+                return _wcf_json(self.json_row(ep, row, patch))
+
+        else:
+
+            def render(ep: Endpoint, row: tuple, patch: dict[str, str] | None = None) -> bytes:
+                return self.xml_row(ep, row, patch).encode()
+
         top = (raw or {}).get(ep.stream) or {}
         stored = self._stored.get(ep.stream)
         if stored is None:
@@ -236,6 +248,11 @@ class PageRenderer:
                 text = cache[key] = render(ep, to_row(row))
             parts.append(text)
         return parts
+
+
+def _wcf_json(text: str) -> bytes:
+    r"""JSON text as WCF writes it: every ``/`` as ``\/`` (dates' ``\/Date(..)\/`` too)."""
+    return text.replace("/", "\\/").encode()
 
 
 def _raw_el(name: str, text: str) -> str:
