@@ -69,7 +69,7 @@ class SandboxCore:
             return self
         self._stopping.clear()
         server = Server((self._options.host, self._options.port), Handler)
-        server.sandbox = self
+        server.sandbox = self  # type: ignore[assignment]  # a LitmosSandbox (sandbox.py)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
