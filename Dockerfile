@@ -11,8 +11,6 @@ FROM python:3.11-slim
 WORKDIR /airbyte/integration_code
 COPY pyproject.toml requirements.lock README.md ./
 COPY tap_litmos ./tap_litmos
-# Part of the same wheel (the local Litmos emulator); never run by the source.
-COPY litmos_sandbox ./litmos_sandbox
 RUN pip install --no-cache-dir --disable-pip-version-check -c requirements.lock . \
     && source-litmos spec > /dev/null
 

@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from scripts import devenv
@@ -27,6 +26,8 @@ devenv.ensure("demo.py")
 
 import duckdb  # noqa: E402  (only importable inside .venv)
 import yaml  # noqa: E402
+
+from litmos_sandbox import spawn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 OUTPUT = ROOT / "output"
@@ -46,34 +47,6 @@ MARTS = (
 ILT_FAN_OUTS = ["ilt_rollcall.*", "ilt_attendance.*"]
 
 
-def start_sandbox() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "litmos_sandbox",
-            "--port",
-            "0",
-            "--seed",
-            "42",
-            "--users",
-            str(USERS),
-            "--achievements",
-            str(ACHIEVEMENTS),
-            "--api-key",
-            API_KEY,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    line = proc.stdout.readline()  # type: ignore[union-attr]
-    if "listening on" not in line:
-        proc.kill()
-        sys.exit(f"The Litmos sandbox did not start: {line!r}")
-    return proc, line.split("listening on ", 1)[1].split()[0]
-
-
 def meltano(*args: str, env: dict[str, str], log: Path) -> None:
     with log.open("a") as out:
         result = subprocess.run(
@@ -82,12 +55,6 @@ def meltano(*args: str, env: dict[str, str], log: Path) -> None:
     if result.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-25:])
         sys.exit(f"`meltano {' '.join(args)}` failed (exit {result.returncode}); see {log}\n{tail}")
-
-
-def served_requests(base_url: str) -> list[dict]:
-    admin = base_url.rsplit("/v1.svc", 1)[0] + "/_sandbox/requests"
-    with urllib.request.urlopen(admin) as response:  # noqa: S310 (the sandbox on loopback)
-        return json.load(response)
 
 
 def summary(database: Path) -> list[tuple[str, int]]:
@@ -133,7 +100,8 @@ def main() -> None:
     log = OUTPUT / "demo.log"
     log.write_text("")
     started = time.perf_counter()
-    sandbox, base_url = start_sandbox()
+    sandbox = spawn(seed=42, users=USERS, achievements=ACHIEVEMENTS, api_key=API_KEY, cwd=ROOT)
+    base_url = sandbox.base_url
     print(f"Litmos sandbox: {base_url} ({ACHIEVEMENTS:,} achievements, {USERS} users)")
     env = {
         **os.environ,
@@ -154,10 +122,9 @@ def main() -> None:
         loading = time.perf_counter()
         meltano("run", "litmos-to-duckdb", env=env, log=log)
         loaded = time.perf_counter() - loading
-        requests = served_requests(base_url)
+        requests = sandbox.requests()
     finally:
-        sandbox.terminate()
-        sandbox.wait()
+        sandbox.stop()
     print("meltano run dbt-duckdb:build ...", flush=True)
     modelling = time.perf_counter()
     meltano("run", "dbt-duckdb:build", env=env, log=log)

@@ -23,8 +23,9 @@ import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
+
+from litmos_sandbox import spawn
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -85,42 +86,6 @@ def achievements_catalog(workdir: Path) -> Path:
     return path
 
 
-def start_sandbox(size: int, users: int) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "litmos_sandbox",
-            "--port",
-            "0",
-            "--achievements",
-            str(size),
-            "--users",
-            str(users),
-            "--api-key",
-            API_KEY,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()  # "Litmos sandbox listening on <url> (api key: ...)"
-    if "listening on" not in line:
-        proc.kill()
-        raise SystemExit(f"sandbox did not start: {line!r}")
-    return proc, line.split("listening on ", 1)[1].split()[0]
-
-
-def sandbox_requests(base_url: str) -> int:
-    admin = base_url.rsplit("/v1.svc", 1)[0] + "/_sandbox/requests"
-    with urllib.request.urlopen(admin) as response:
-        return len(json.load(response))
-
-
-def reset_log(base_url: str) -> None:
-    admin = base_url.rsplit("/v1.svc", 1)[0] + "/_sandbox/reset-log"
-    urllib.request.urlopen(urllib.request.Request(admin, method="POST", data=b"")).close()
-
-
 def timed(cmd: list[str], out_path: Path, env: dict | None = None) -> tuple[float, float]:
     """Run cmd with stdout to a file; return (wall seconds, peak RSS in MB)."""
     with out_path.open("wb") as out:
@@ -144,7 +109,8 @@ def count_lines(path: Path) -> int:
 
 
 def bench(size: int, users: int, fmt: str, page_size: int, workdir: Path) -> dict:
-    sandbox, base_url = start_sandbox(size, users)
+    sandbox = spawn(achievements=size, users=users, api_key=API_KEY)
+    base_url = sandbox.base_url
     try:
         config = workdir / "config.json"
         config.write_text(
@@ -163,7 +129,7 @@ def bench(size: int, users: int, fmt: str, page_size: int, workdir: Path) -> dic
             [sys.executable, "-c", BASELINE, base_url, API_KEY, str(page_size)],
             workdir / "warm.jsonl",
         )
-        reset_log(base_url)
+        sandbox.reset_log()
         tap_wall, tap_rss = timed(
             [
                 str(BIN / "tap-litmos"),
@@ -175,9 +141,9 @@ def bench(size: int, users: int, fmt: str, page_size: int, workdir: Path) -> dic
             workdir / "tap.jsonl",
             env={**os.environ, "TAP_LITMOS_LOGLEVEL": "WARNING"},
         )
-        tap_requests = sandbox_requests(base_url)
+        tap_requests = len(sandbox.requests())
         tap_records = count_records(workdir / "tap.jsonl")
-        reset_log(base_url)
+        sandbox.reset_log()
         base_wall, base_rss = timed(
             [sys.executable, "-c", BASELINE, base_url, API_KEY, str(page_size)],
             workdir / "baseline.jsonl",
@@ -185,8 +151,7 @@ def bench(size: int, users: int, fmt: str, page_size: int, workdir: Path) -> dic
         base_rows = count_lines(workdir / "baseline.jsonl")
         sdk_wall, _ = timed([sys.executable, "-c", SDK_ONLY, str(size)], workdir / "sdk.jsonl")
     finally:
-        sandbox.terminate()
-        sandbox.wait()
+        sandbox.stop()
     target_requests = math.ceil(size / page_size) + (1 if size % page_size == 0 else 0)
     return {
         "achievements": size,

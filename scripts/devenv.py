@@ -3,8 +3,10 @@
 `demo.py` and `run_tests.py` need nothing but python3 and pip: on first use this makes
 `.venv` with the Python that runs them, installs the project with its dev extra under
 `requirements.lock` (pinned versions, so every machine and CI get the same packages),
-then re-runs the calling script inside it. Later runs reuse it, reinstalling only when
-pyproject.toml or the lock changed, and rebuilding it when started by another Python
+then the Litmos sandbox from `sandbox/` (its own distribution, litmos-sandbox: a
+development tool, not part of tap-litmos), both editable, then re-runs the calling script
+inside it. Later runs reuse it, reinstalling only when either pyproject.toml or the lock
+changed, and rebuilding it when started by another Python
 version than the one it was made with (`python3.12 run_tests.py` tests on 3.12).
 
 requirements.lock is one file for every Python version the package claims: lines that
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".tap-litmos-install"
 LOCK = ROOT / "requirements.lock"
+SANDBOX = ROOT / "sandbox"  # the litmos-sandbox distribution
 
 
 def _venv_python() -> Path:
@@ -48,7 +51,7 @@ def _venv_version() -> str | None:
 
 def _wanted_stamp() -> str:
     digest = hashlib.sha256()
-    for path in (ROOT / "pyproject.toml", LOCK):
+    for path in (ROOT / "pyproject.toml", SANDBOX / "pyproject.toml", LOCK):
         digest.update(path.read_bytes())
     digest.update(_running_version().encode())
     return digest.hexdigest()
@@ -89,7 +92,9 @@ def ensure(script: str) -> None:
     if not STAMP.exists() or STAMP.read_text() != wanted:
         _warn_if_unclaimed()
         print(
-            "Installing tap-litmos and its dev tools (pinned by requirements.lock) ...", flush=True
+            "Installing tap-litmos, its dev tools (pinned by requirements.lock) and the "
+            "Litmos sandbox ...",
+            flush=True,
         )
         pip = [
             str(python),
@@ -103,6 +108,7 @@ def ensure(script: str) -> None:
         ]
         subprocess.run([*pip, "--upgrade", "pip"], check=True)
         subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+        subprocess.run([*pip, "-e", str(SANDBOX)], check=True)
         STAMP.write_text(wanted)
     if not _inside_venv():
         os.execv(str(python), [str(python), str(ROOT / script), *sys.argv[1:]])  # noqa: S606

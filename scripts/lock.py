@@ -237,6 +237,8 @@ def check_install(
                     str(LOCK),
                     "--editable",
                     f"{ROOT}[dev]",
+                    "--editable",  # the Litmos sandbox, as scripts/devenv.py installs it
+                    str(ROOT / "sandbox"),
                 ],
             ),
             ("pip check", [*uv, "pip", "check", "--python", str(venv_python)]),

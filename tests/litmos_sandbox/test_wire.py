@@ -1,4 +1,8 @@
-"""JSON and XML rendering, the WCF date rule and HTML entities (litmos_sandbox.wire)."""
+"""Achievements on the wire: JSON and XML rows and pages, the WCF date rule, HTML entities.
+
+Achievements render through the one renderer every endpoint uses (litmos_sandbox.render),
+their rows' texts cached; the value encoders are litmos_sandbox.wire's.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,37 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from litmos_sandbox.data import LITMOS_FIELDS, Achievement, Dataset, parse_iso_wall
-from litmos_sandbox.wire import (
-    Renderer,
-    achievement_json,
-    achievement_xml,
-    decode_wcf_json_date,
-    html_encode,
-    wcf_json_date,
-    xml_date,
+from litmos_sandbox import Options
+from litmos_sandbox.data import (
+    LITMOS_FIELDS,
+    Achievement,
+    Dataset,
+    as_row,
+    parse_iso_wall,
+    stored_id,
 )
+from litmos_sandbox.render import PageRenderer
+from litmos_sandbox.spec import ACHIEVEMENTS
+from litmos_sandbox.wire import decode_wcf_json_date, html_encode, wcf_json_date, xml_date
 
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+
+
+def renderer(**options: object) -> PageRenderer:
+    """A renderer as the sandbox makes one: achievements rendered once each."""
+    out = PageRenderer(**options)  # type: ignore[arg-type]
+    out.cache_rows("achievements", stored_id, as_row)
+    return out
+
+
+def achievement_json(a: Achievement, *, utc_dates: bool = False) -> str:
+    page = renderer(json_utc_dates=utc_dates).json_page(ACHIEVEMENTS, [a]).decode()
+    return page[1:-1]
+
+
+def achievement_xml(a: Achievement, *, nil_style: str = "i") -> str:
+    page = renderer(xml_nil_style=nil_style).xml_page(ACHIEVEMENTS, [a]).decode()
+    return page[page.index("<Achievement>") : page.rindex("</Achievements>")]
 
 
 def make(**kw: object) -> Achievement:
@@ -132,7 +155,7 @@ def test_xml_record_nil_empty_and_plain_text() -> None:
 
 def test_xml_page_parses_to_truth() -> None:
     rows = Dataset.generate(4, 10, 300).rows()
-    body = Renderer().xml_page(rows)
+    body = renderer().xml_page(ACHIEVEMENTS, rows)
     root = ET.fromstring(body)
     assert root.tag == "Achievements"
     assert [c.tag for c in root[0]] == list(LITMOS_FIELDS)
@@ -153,7 +176,7 @@ def test_xml_page_parses_to_truth() -> None:
 
 def test_json_page_decodes_to_truth() -> None:
     rows = Dataset.generate(4, 10, 300).rows()
-    data = json.loads(Renderer().json_page(rows))
+    data = json.loads(renderer().json_page(ACHIEVEMENTS, rows))
     assert isinstance(data, list) and len(data) == len(rows)
     for obj, a in zip(data, rows):
         truth = a.to_truth()
@@ -168,20 +191,25 @@ def test_json_page_decodes_to_truth() -> None:
 
 
 def test_empty_pages() -> None:
-    r = Renderer()
-    assert r.json_page([]) == b"[]"
-    assert r.xml_page([]) == (
+    r = renderer()
+    assert r.json_page(ACHIEVEMENTS, []) == b"[]"
+    assert r.xml_page(ACHIEVEMENTS, []) == (
         b'<Achievements xmlns:i="http://www.w3.org/2001/XMLSchema-instance"/>'
     )
-    bare = Renderer(xml_nil_style="bare")
-    assert b'nil="true"' in bare.xml_page([make()]) and b"i:nil" not in bare.xml_page([make()])
-    with pytest.raises(ValueError):
-        Renderer(xml_nil_style="x")
+    bare = renderer(xml_nil_style="bare").xml_page(ACHIEVEMENTS, [make()])
+    assert b'nil="true"' in bare and b"i:nil" not in bare
+    with pytest.raises(ValueError, match="xml_nil_style"):
+        Options(xml_nil_style="x")
 
 
 def test_cached_pages_equal_fresh_ones() -> None:
-    rows = Dataset.generate(4, 50, 3000).query(count=1000)
-    cached = Renderer()
-    first_json, first_xml = cached.json_page(rows), cached.xml_page(rows)  # fills the caches
-    assert cached.json_page(rows) == first_json == Renderer().json_page(rows)
-    assert cached.xml_page(rows) == first_xml == Renderer().xml_page(rows)
+    stored = Dataset.generate(4, 50, 3000).query_stored(count=1000)
+    cached = renderer()
+    first_json = cached.json_page(ACHIEVEMENTS, stored)  # fills the caches
+    first_xml = cached.xml_page(ACHIEVEMENTS, stored)
+    fresh = PageRenderer()  # no cache: the rows as tuples, as every other endpoint's
+    rows = [as_row(r) for r in stored]
+    assert cached.json_page(ACHIEVEMENTS, stored) == first_json
+    assert first_json == fresh.json_page(ACHIEVEMENTS, rows)
+    assert cached.xml_page(ACHIEVEMENTS, stored) == first_xml
+    assert first_xml == fresh.xml_page(ACHIEVEMENTS, rows)

@@ -4,6 +4,8 @@ No container runtime is available here, so the image is never built. What it doe
 tested instead: its context (the files the Dockerfile copies, as .dockerignore lets them
 through) is installed with `pip install .` into a clean virtualenv under the pinned
 versions, and its entrypoint, the `source-litmos` console script, answers `spec` there.
+Neither the image nor the wheel carries the Litmos sandbox (sandbox/, its own
+distribution): it is a development tool, not part of the product.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import fnmatch
 import json
 import shutil
 import subprocess
+import sys
 import venv
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -63,7 +67,7 @@ def test_the_image_runs_the_console_script_as_airbyte_images_do() -> None:
     for path in copied():
         assert (ROOT / path).exists(), path
         assert let_through(path), f"{path} is copied but .dockerignore keeps it out"
-    for kept_out in (".venv", ".airbyte-venv", "tests", ".meltano"):
+    for kept_out in (".venv", ".airbyte-venv", "tests", ".meltano", "sandbox", "litmos_sandbox"):
         assert not let_through(kept_out), kept_out
 
 
@@ -105,3 +109,33 @@ def test_pip_install_of_the_image_context_gives_a_working_source_litmos(tmp_path
     assert installed.stderr == b""
     (ours,) = run_source("spec", tmp_path).of_type("SPEC")
     assert [json.loads(line) for line in installed.stdout.splitlines()] == [ours]
+    # The product only: no sandbox package, no litmos-sandbox script.
+    assert not (env / "bin" / "litmos-sandbox").exists()
+    found = subprocess.run(
+        [str(env / "bin" / "python"), "-c", "import importlib.util as u; "
+         "print(u.find_spec('litmos_sandbox') is None)"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert found.stdout.strip() == "True"
+
+
+def test_the_wheel_built_from_the_root_holds_the_tap_alone(tmp_path: Path) -> None:
+    """`pip install tap-litmos` installs tap_litmos and its three scripts, not the sandbox."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+         "--disable-pip-version-check", "--wheel-dir", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("tap_litmos-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        scripts = archive.read(entry_points).decode()
+    version = metadata.version("tap-litmos")
+    assert {n.split("/", 1)[0] for n in names} == {"tap_litmos", f"tap_litmos-{version}.dist-info"}
+    assert "litmos_sandbox" not in scripts and "litmos-sandbox" not in scripts
+    console = scripts.split("[console_scripts]", 1)[1].split("[", 1)[0]
+    names = sorted(line.split("=")[0].strip() for line in console.splitlines() if "=" in line)
+    installed = metadata.distribution("tap-litmos").entry_points.select(group="console_scripts")
+    assert names == sorted(e.name for e in installed)
+    assert "tap-litmos" in names

@@ -1,4 +1,4 @@
-r"""How Litmos (a WCF REST service) puts achievements and errors on the wire.
+r"""How Litmos (a WCF REST service) puts values and errors on the wire.
 
 JSON (docs/litmos-api.md §3.2-3.4): a bare array; strings HTML-encoded first (§3.3, §9 item 7);
 dates as ``"\\/Date(ms-0700)\\/"`` under the project's reading of WCF (see "Project
@@ -8,19 +8,17 @@ local offset, so ``UTC(ms) + offset`` gives the wall clock back.
 
 XML (§3.1, §3.3): ``<Achievements xmlns:i=...><Achievement>...`` in field order, nil as
 ``i:nil="true"``, empty strings as ``<X/>``, dates as the zone-less wall clock.
+
+The value encoders and the error bodies live here; ``render.py`` puts whole rows and
+pages of every endpoint together from them.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING
 
-from litmos_sandbox.data import EPOCH, Achievement, materialise, stored_id, to_ms
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+from litmos_sandbox.data import EPOCH, to_ms
 
 
 def _load_pacific() -> tzinfo:
@@ -161,28 +159,6 @@ def _js(value: str | None, latin1: bool) -> str:
     return out
 
 
-def achievement_json(
-    a: Achievement, *, utc_dates: bool = False, latin1: bool = False, true_utc: bool = False
-) -> str:
-    r"""One JSON object, field order as on the wire, every ``/`` written as ``\\/`` (WCF)."""
-    ctd = a.compliant_till_date
-    dates = {"utc": utc_dates, "true_utc": true_utc}
-    text = (
-        f'{{"UserId":{_js(a.user_id, latin1)},"Title":{_js(a.title, latin1)},'
-        f'"Description":{_js(a.description, latin1)},'
-        f'"AchievementDate":"{wcf_json_date(a.achievement_date, **dates)}",'
-        f'"CourseId":{_js(a.course_id, latin1)},'
-        f'"CompliantTillDate":{"null" if ctd is None else chr(34) + wcf_json_date(ctd, **dates) + chr(34)},'  # noqa: E501
-        f'"Score":{_js(a.score, latin1)},"Result":{_js(a.result, latin1)},'
-        f'"Type":{_js(a.type, latin1)},"FirstName":{_js(a.first_name, latin1)},'
-        f'"LastName":{_js(a.last_name, latin1)},"AchievementId":{a.achievement_id},'
-        f'"CertificateId":{"null" if a.certificate_id is None else a.certificate_id}}}'
-    )
-    # json.dumps never emits "/" inside an escape sequence, so this is a safe global
-    # replace; it also turns /Date(...)/ into \/Date(...)\/ as WCF writes it.
-    return text.replace("/", "\\/")
-
-
 _XML_EL_CACHE: dict[tuple[str, str], str] = {}
 
 
@@ -200,193 +176,8 @@ def _xml_el(name: str, value: str | None, nil: str) -> str:
     return out
 
 
-def achievement_xml(a: Achievement, *, nil_style: str = "i") -> str:
-    """One ``<Achievement>`` element, children in wire order."""
-    nil = 'i:nil="true"' if nil_style == "i" else 'nil="true"'
-    ctd = a.compliant_till_date
-    cert = a.certificate_id
-    return (
-        "<Achievement>"
-        + _xml_el("UserId", a.user_id, nil)
-        + _xml_el("Title", a.title, nil)
-        + _xml_el("Description", a.description, nil)
-        + f"<AchievementDate>{xml_date(a.achievement_date)}</AchievementDate>"
-        + _xml_el("CourseId", a.course_id, nil)
-        + (
-            f"<CompliantTillDate {nil}/>"
-            if ctd is None
-            else f"<CompliantTillDate>{xml_date(ctd)}</CompliantTillDate>"
-        )
-        + _xml_el("Score", a.score, nil)
-        + _xml_el("Result", a.result, nil)
-        + _xml_el("Type", a.type, nil)
-        + _xml_el("FirstName", a.first_name, nil)
-        + _xml_el("LastName", a.last_name, nil)
-        + f"<AchievementId>{a.achievement_id}</AchievementId>"
-        + (f"<CertificateId {nil}/>" if cert is None else f"<CertificateId>{cert}</CertificateId>")
-        + "</Achievement>"
-    )
-
-
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
-_XML_OPEN = f'<Achievements xmlns:i="{XSI_NS}">'.encode()
-_XML_EMPTY = f'<Achievements xmlns:i="{XSI_NS}"/>'.encode()
-
-
-class Renderer:
-    """Renders pages, caching each record's fragment (records are immutable).
-
-    One renderer per option set. The caches are keyed by AchievementId and cleared when
-    they pass ``cache_limit`` entries, so a full sync of a million rows stays bounded.
-    """
-
-    def __init__(
-        self,
-        *,
-        json_utc_dates: bool = False,
-        xml_nil_style: str = "i",
-        html_latin1_entities: bool = False,
-        json_true_utc_dates: bool = False,
-        cache_limit: int = 2_000_000,
-    ) -> None:
-        """Fix the options; see the module docstring for what they change."""
-        if xml_nil_style not in ("i", "bare"):
-            msg = "xml_nil_style must be 'i' or 'bare'"
-            raise ValueError(msg)
-        self.json_utc_dates = json_utc_dates
-        self.json_true_utc_dates = json_true_utc_dates
-        self.xml_nil_style = xml_nil_style
-        self.html_latin1_entities = html_latin1_entities
-        self._limit = cache_limit
-        self._json: dict[int, bytes] = {}
-        self._xml: dict[int, bytes] = {}
-
-    def json_page(
-        self,
-        rows: Iterable[Achievement | tuple],
-        raw: dict[int, dict[str, str]] | None = None,
-        extra: dict[str, str] | None = None,
-    ) -> bytes:
-        """A bare JSON array (``[]`` when empty).
-
-        ``raw`` (AchievementId -> field -> text) replaces wire values verbatim; ``extra``
-        appends unknown fields to every row (see ``LitmosSandbox.set_raw``/``extra_fields``).
-        """
-        parts = self._fragments(rows, self._json, self._render_json)
-        if raw:
-            parts = [
-                json_patch(p, raw[i]) if i in raw else p
-                for p, i in zip(parts, self._ids, strict=True)
-            ]
-        if extra:
-            tail = json_extra(extra)
-            parts = [p[:-1] + tail + b"}" for p in parts]
-        return b"[" + b",".join(parts) + b"]"
-
-    def xml_page(
-        self,
-        rows: Iterable[Achievement | tuple],
-        raw: dict[int, dict[str, str]] | None = None,
-        extra: dict[str, str] | None = None,
-    ) -> bytes:
-        """``<Achievements xmlns:i=...>`` with one child per row, self-closed when empty."""
-        parts = self._fragments(rows, self._xml, self._render_xml)
-        if not parts:
-            return _XML_EMPTY
-        if raw:
-            parts = [
-                xml_patch(p, raw[i]) if i in raw else p
-                for p, i in zip(parts, self._ids, strict=True)
-            ]
-        if extra:
-            tail = xml_extra(extra)
-            end = len(b"</Achievement>")
-            parts = [p[:-end] + tail + p[-end:] for p in parts]
-        return _XML_OPEN + b"".join(parts) + b"</Achievements>"
-
-    def _render_json(self, a: Achievement) -> bytes:
-        return achievement_json(
-            a,
-            utc_dates=self.json_utc_dates,
-            latin1=self.html_latin1_entities,
-            true_utc=self.json_true_utc_dates,
-        ).encode()
-
-    def _render_xml(self, a: Achievement) -> bytes:
-        return achievement_xml(a, nil_style=self.xml_nil_style).encode()
-
-    def _fragments(
-        self,
-        rows: Iterable[Achievement | tuple],
-        cache: dict[int, bytes],
-        render: Callable[[Achievement], bytes],
-    ) -> list[bytes]:
-        """Each row's rendered bytes, from the cache when it has them (rows never change)."""
-        if len(cache) > self._limit:
-            cache.clear()
-        parts = []
-        self._ids = ids = []
-        for row in rows:
-            key = stored_id(row)
-            ids.append(key)
-            frag = cache.get(key)
-            if frag is None:
-                frag = cache[key] = render(materialise(row))
-            parts.append(frag)
-        return parts
-
-
-# --- raw wire values and unknown fields (tests of a client's bad-value handling) ---------
-
-
-def json_raw_value(text: str) -> bytes:
-    r"""``text`` as a JSON string, ``/`` written ``\/`` like every WCF string."""
-    return json.dumps(text, ensure_ascii=False).replace("/", "\\/").encode()
-
-
-def json_extra(extra: dict[str, str]) -> bytes:
-    """``,"Name":"text"`` for each unknown field (text HTML-encoded like other strings)."""
-    return b"".join(
-        b',"' + name.encode() + b'":' + json_raw_value(html_encode(text))
-        for name, text in extra.items()
-    )
-
-
-def xml_extra(extra: dict[str, str]) -> bytes:
-    """``<Name>text</Name>`` for each unknown field."""
-    return "".join(
-        f"<{name}>{xml_escape(text)}</{name}>" if text else f"<{name}/>"
-        for name, text in extra.items()
-    ).encode()
-
-
-def json_patch(fragment: bytes, raw: dict[str, str]) -> bytes:
-    """Replace (or append) top-level fields of one JSON object with raw string values."""
-    pairs = json.loads(fragment, object_pairs_hook=list)
-    values = dict(pairs)
-    out = []
-    for name in [*values, *(n for n in raw if n not in values)]:
-        if name in raw:
-            text = json_raw_value(raw[name]).decode()
-        else:
-            text = json.dumps(values[name], ensure_ascii=False).replace("/", "\\/")
-        out.append(f"{json.dumps(name)}:{text}")
-    return ("{" + ",".join(out) + "}").encode()
-
-
-def xml_patch(fragment: bytes, raw: dict[str, str]) -> bytes:
-    """Replace (or append) child elements of one flat XML row with raw element text."""
-    text = fragment.decode()
-    for name, value in raw.items():
-        element = f"<{name}>{xml_escape(value)}</{name}>" if value else f"<{name}/>"
-        pattern = re.compile(rf"<{name}(?: [^>]*)?/>|<{name}>.*?</{name}>", re.DOTALL)
-        text, n = pattern.subn(lambda _m, e=element: e, text, count=1)
-        if n == 0:
-            close = text.rindex("</")
-            text = text[:close] + element + text[close:]
-    return text.encode()
-
 
 # --- error bodies (docs/litmos-api.md §2, §4, §7, §8) --------------------------------------------
 

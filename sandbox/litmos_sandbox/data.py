@@ -1,7 +1,9 @@
 """Deterministic achievement dataset and its ground truth.
 
-Everything here is plain Python values: the *truth* the tap must reproduce.
-How Litmos puts those values on the wire lives in ``wire.py``.
+Everything here is plain Python values: the *truth* the tap must reproduce. The
+achievements are not a table of the world (``world.py``): a million of them are stored
+as compact tuples, bisectable by date, and rendered like every other endpoint's rows
+(``render.py``, from the spec ``spec.ACHIEVEMENTS``) once each.
 
 Dates are naive ``datetime`` objects holding the UTC wall clock with millisecond
 precision. That is how Litmos stores them (docs/litmos-api.md, "Project decision: how
@@ -13,120 +15,60 @@ from __future__ import annotations
 import gc
 import math
 import random
-import re
 import threading
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+
+from litmos_sandbox.achievement import (
+    LITMOS_FIELDS,
+    LITMOS_TO_PYTHON,
+    PYTHON_FIELDS,
+    Achievement,
+    as_row,
+    materialise,
+    stored_id,
+    truth_to_json,
+)
+from litmos_sandbox.pools import (
+    COURSE_RESULTS,
+    COURSE_SCORES,
+    COURSES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    LEARNING_PATHS,
+    LP_SCORES,
+    SPECIAL_DATES,
+    SPECIAL_NAMES,
+)
+from litmos_sandbox.values import EPOCH, from_ms, parse_iso_wall, to_ms
+
+__all__ = [  # the achievement's names and the date helpers, as before they moved
+    "EPOCH",
+    "LITMOS_FIELDS",
+    "LITMOS_TO_PYTHON",
+    "PYTHON_FIELDS",
+    "SPECIAL_DATES",
+    "Achievement",
+    "Dataset",
+    "as_row",
+    "from_ms",
+    "materialise",
+    "parse_iso_wall",
+    "stored_id",
+    "to_ms",
+    "truth_to_json",
+]
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-EPOCH = datetime(1970, 1, 1)  # naive: all our wall clocks are naive UTC
-_MS = timedelta(milliseconds=1)
-
-#: Wire order of the fields (docs/litmos-api.md §6.4, Achievements page).
-LITMOS_FIELDS: tuple[str, ...] = (
-    "UserId",
-    "Title",
-    "Description",
-    "AchievementDate",
-    "CourseId",
-    "CompliantTillDate",
-    "Score",
-    "Result",
-    "Type",
-    "FirstName",
-    "LastName",
-    "AchievementId",
-    "CertificateId",
-)
 
 # AchievementDate range of the generated data (all in the past).
 RANGE_START = datetime(2024, 1, 1)
 RANGE_END = datetime(2026, 6, 30, 23, 59, 59, 999000)
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-
-
-@dataclass(frozen=True, slots=True)
-class Achievement:
-    """One row of ``GET /achievements`` as ground truth (docs/litmos-api.md §6.4)."""
-
-    user_id: str
-    title: str
-    description: str
-    achievement_date: datetime  # naive UTC wall clock, ms precision
-    course_id: str
-    compliant_till_date: datetime | None  # naive UTC wall clock, ms precision
-    score: str | None  # Litmos types Score as a string (§9 item 12)
-    result: str
-    type: str
-    first_name: str
-    last_name: str
-    achievement_id: int
-    certificate_id: int | None
-
-    def to_truth(self) -> dict[str, Any]:
-        """Return the row keyed by Litmos field names, dates as aware UTC datetimes."""
-        ctd = self.compliant_till_date
-        return {
-            "UserId": self.user_id,
-            "Title": self.title,
-            "Description": self.description,
-            "AchievementDate": self.achievement_date.replace(tzinfo=timezone.utc),
-            "CourseId": self.course_id,
-            "CompliantTillDate": None if ctd is None else ctd.replace(tzinfo=timezone.utc),
-            "Score": self.score,
-            "Result": self.result,
-            "Type": self.type,
-            "FirstName": self.first_name,
-            "LastName": self.last_name,
-            "AchievementId": self.achievement_id,
-            "CertificateId": self.certificate_id,
-        }
-
-
-PYTHON_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Achievement))
-#: Litmos field name -> python attribute name (same order).
-LITMOS_TO_PYTHON: dict[str, str] = dict(zip(LITMOS_FIELDS, PYTHON_FIELDS, strict=False))
-
-
-def truth_to_json(truth: dict[str, Any]) -> dict[str, Any]:
-    """Make a ``to_truth()`` dict JSON-ready: dates as ISO 8601 UTC text (ms, ``Z``)."""
-    out = dict(truth)
-    for name in ("AchievementDate", "CompliantTillDate"):
-        value = out[name]
-        if value is not None:
-            out[name] = value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return out
-
-
-def to_ms(wall: datetime) -> int:
-    """Milliseconds since the epoch of a naive UTC wall clock."""
-    return (wall - EPOCH) // _MS
-
-
-def from_ms(ms: int) -> datetime:
-    """Inverse of :func:`to_ms`."""
-    return EPOCH + timedelta(milliseconds=ms)
-
-
-def parse_iso_wall(text: str) -> datetime:
-    """Parse ISO 8601 text to a naive UTC wall clock truncated to milliseconds.
-
-    Zone-less text is taken as UTC; ``Z`` and offsets are honoured.
-    """
-    text = text.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # Python 3.10's fromisoformat wants exactly 3 or 6 fractional digits.
-    text = re.sub(r"\.(\d{1,6})\d*", lambda m: "." + m.group(1).ljust(6, "0"), text, count=1)
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def _sort_key(date_ms: int, achievement_id: int) -> int:
@@ -151,146 +93,6 @@ def _row_key(row: Achievement | tuple) -> int:
 def _row_user(row: Achievement | tuple) -> str:
     return row[0] if type(row) is tuple else row.user_id
 
-
-def stored_id(row: Achievement | tuple) -> int:
-    """AchievementId of a stored row, without materialising it."""
-    return row[11] if type(row) is tuple else row.achievement_id
-
-
-def materialise(row: Achievement | tuple) -> Achievement:
-    """Turn a compact generated tuple into an :class:`Achievement` (objects pass through)."""
-    if type(row) is not tuple:
-        return row
-    ctd = row[5]
-    return Achievement(
-        row[0],
-        row[1],
-        row[2],
-        EPOCH + timedelta(milliseconds=row[3]),
-        row[4],
-        None if ctd is None else EPOCH + timedelta(milliseconds=ctd),
-        *row[6:],
-    )
-
-
-# --- pools for generated values ---------------------------------------------------------
-
-# The first users are the awkward ones, so even tiny datasets contain them.
-_SPECIAL_NAMES: tuple[tuple[str, str], ...] = (
-    ("Zoë", "O'Brien"),
-    ("José", "Smith & Sons"),
-    ('Ann "Nan"', "<Admin> & Co"),
-    ("Siobhán", "D'Arcy"),
-    ("Björn", "Müller-Lüdenscheidt"),
-    ("Renée", "Tran"),
-)
-_FIRST = (
-    "Alice",
-    "Bob",
-    "Carol",
-    "Dan",
-    "Erin",
-    "Frank",
-    "Grace",
-    "Heidi",
-    "Ivan",
-    "Judy",
-    "Mallory",
-    "Niaj",
-    "Olivia",
-    "Peggy",
-    "Rupert",
-    "Sybil",
-    "Trent",
-    "Victor",
-    "Walter",
-    "Chloé",
-    "Søren",
-    "Łukasz",
-    "Mary-Kate",
-    "Jean-Luc",
-    "Amélie",
-    "Paul",
-    "Max",
-    "Li",
-)
-_LAST = (
-    "Smith",
-    "Jones",
-    "Brown",
-    "Taylor",
-    "Wilson",
-    "Davies",
-    "Evans",
-    "Thomas",
-    "Roberts",
-    "O'Neil",
-    "D'Souza",
-    "García",
-    "Núñez",
-    "Hirst",
-    "Chandler",
-    "Nguyen",
-    "Kowalski",
-    "Johnson & Johnson",
-    "Lee",
-    "Walker",
-    "Wright",
-    "Hall",
-    "Allen",
-    "Young",
-)
-# (title, description) for courses. Descriptions "" for some (nulls/empties, §3.3).
-_COURSES: tuple[tuple[str, str], ...] = (
-    ("Health & Safety 101", "Workplace health & safety basics"),
-    ("Manager's Toolkit", "Tools for new managers & team leads"),
-    ("Data Privacy & You", ""),
-    ("Q&A: Writing <Clean> Code", "Don't repeat yourself & other rules"),
-    ("Café Service Basics", "Serving customers at the café"),
-    ("Fire Safety/Evacuation", "What to do when the alarm sounds"),
-    ("Anti-Bribery & Corruption", ""),
-    ('Customer "Delight" Training', "It's all about the customer"),
-    ("Onboarding", "Welcome aboard"),
-    ("Excel: Formulas & Functions", "SUM, IF & VLOOKUP"),
-    ("Conflict Resolution", ""),
-    ("Forklift Operator's Certificate", "Operating a forklift safely"),
-    ("Code of Conduct 2025", "Annual code of conduct refresher"),
-    ("Diversity, Equity & Inclusion", ""),
-    ("Time Management", "Getting things done & staying sane"),
-    ("First Aid", "CPR & AED basics"),
-)
-_LEARNING_PATHS: tuple[tuple[str, str], ...] = (
-    ("New Hire Path", "Everything a new hire needs"),
-    ("Leadership & Management Path", ""),
-    ("Sales Rep's Journey", "From prospecting to closing"),
-    ("Compliance Essentials", "Mandatory compliance courses"),
-)
-_COURSE_RESULTS = ("Complete", "Complete", "Complete", "Complete", "Passed", "Passed", "Failed")
-_COURSE_SCORES = ("85", "92.5", "100", "70", "", None, "88.75", "0", "100", "", None, "64")
-_LP_SCORES = (None, None, "")
-
-# Wall clocks placed on purpose (as UTC wall clocks, read as America/Los_Angeles for JSON):
-# both sides of the US-Pacific DST changes, inside the nonexistent hour (2024-03-10 02:xx)
-# and the ambiguous hour (2024-11-03 01:xx), the hand-computed example of the brief, and
-# tie groups sharing one exact AchievementDate.
-SPECIAL_DATES: tuple[datetime, ...] = (
-    datetime(2024, 3, 10, 1, 59, 59, 997000),  # last ms-ish before the spring-forward gap
-    datetime(2024, 3, 10, 2, 30, 0),  # nonexistent local hour
-    datetime(2024, 3, 10, 3, 0, 0),  # first wall clock after the gap (PDT)
-    datetime(2024, 11, 3, 0, 59, 59, 990000),  # before the ambiguous hour (PDT)
-    datetime(2024, 11, 3, 1, 30, 0),  # ambiguous local hour
-    datetime(2024, 11, 3, 2, 0, 0),  # after fall-back (PST)
-    datetime(2025, 3, 9, 2, 30, 0, 123000),  # nonexistent hour, 2025
-    datetime(2025, 11, 2, 1, 30, 0, 500000),  # ambiguous hour, 2025
-    datetime(2024, 7, 1, 12, 0, 0),  # summer example: /Date(1719860400000-0700)/
-    datetime(2024, 1, 15, 12, 0, 0),  # winter
-    datetime(2025, 1, 15, 12, 0, 0),  # tie group of 3
-    datetime(2025, 1, 15, 12, 0, 0),
-    datetime(2025, 1, 15, 12, 0, 0),
-    datetime(2025, 8, 20, 8, 15, 30, 997000),  # tie group of 2, .997
-    datetime(2025, 8, 20, 8, 15, 30, 997000),
-    datetime(2026, 6, 30, 23, 59, 59, 990000),  # newest possible generated value
-)
 
 User = tuple[str, str, str]  # (user_id, first_name, last_name)
 
@@ -355,15 +157,15 @@ class Dataset:
         used: set[str] = set()
         user_list: list[User] = []
         for i in range(users):
-            if i < len(_SPECIAL_NAMES):
-                first, last = _SPECIAL_NAMES[i]
+            if i < len(SPECIAL_NAMES):
+                first, last = SPECIAL_NAMES[i]
             else:
-                first, last = rng.choice(_FIRST), rng.choice(_LAST)
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             user_list.append((_make_id(rng, used), first, last))
 
         # Catalog rows: course id, title, description, type, is-a-learning-path flag.
-        catalog = [(_make_id(rng, used), t, d, "Course Completed", False) for t, d in _COURSES] + [
-            (_make_id(rng, used), t, d, "Learning Path Completed", True) for t, d in _LEARNING_PATHS
+        catalog = [(_make_id(rng, used), t, d, "Course Completed", False) for t, d in COURSES] + [
+            (_make_id(rng, used), t, d, "Learning Path Completed", True) for t, d in LEARNING_PATHS
         ]
         # Learning-path completions are rarer than course completions.
         weighted = [c for c in catalog for _ in range(1 if c[4] else 4)]
@@ -410,11 +212,11 @@ class Dataset:
                         recent.pop(0)
             r2 = rand()
             if course[4]:
-                score = _LP_SCORES[int(r2 * 30) % 3]
+                score = LP_SCORES[int(r2 * 30) % 3]
                 result = "Complete"
             else:
-                score = _COURSE_SCORES[int(r2 * 1200) % 12]
-                result = _COURSE_RESULTS[int(r2 * 700) % 7]
+                score = COURSE_SCORES[int(r2 * 1200) % 12]
+                result = COURSE_RESULTS[int(r2 * 700) % 7]
             append(
                 (
                     user[0],
@@ -497,8 +299,8 @@ class Dataset:
     ) -> list[Achievement | tuple]:
         """Like :meth:`query`, but rows as stored (compact tuples or objects).
 
-        The server renders from these: a page whose fragments are cached then costs no
-        object creation at all (see ``wire.Renderer``).
+        The server renders from these: a page whose rows' texts are cached then costs no
+        object creation at all (see ``render.PageRenderer.cache_rows``).
         """
         with self._lock:
             rows, keys = self._select(user_id)
@@ -606,8 +408,8 @@ class Dataset:
         self._used_ids.add(user_id)
         user = (
             user_id,
-            values.get("first_name", rng.choice(_FIRST)),
-            values.get("last_name", rng.choice(_LAST)),
+            values.get("first_name", rng.choice(FIRST_NAMES)),
+            values.get("last_name", rng.choice(LAST_NAMES)),
         )
         self._users.append(user)
         self._user_map[user_id] = user
