@@ -80,7 +80,7 @@ GENERATION = """\
         rows = []
         for course, team in pairs:
             updated = self._stamp(rng, anchor_ms, [])
-            created = updated - int(rng.random() * 30 * _DAY_MS)
+            created = updated - int(rng.random() * 30 * 86_400_000)
             rows.append(
                 self.row(
                     "throwaway_links",
@@ -126,7 +126,7 @@ ANCHORS = {
     ),
     "world generation": (
         litmos_sandbox.world.__file__,
-        r"^    def _gen_org\(self.*\n",
+        r"^    @classmethod\n    def generate\(",
         GENERATION,
         "before",
     ),
