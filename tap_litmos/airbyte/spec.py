@@ -22,7 +22,7 @@ import typing as t
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_litmos import settings
-from tap_litmos.patterns import ChildStream
+from tap_litmos.patterns import FanOutStream
 from tap_litmos.streams import STREAM_TYPES
 
 if t.TYPE_CHECKING:
@@ -31,7 +31,7 @@ if t.TYPE_CHECKING:
 DOCUMENTATION_URL = "https://github.com/your-org/tap-litmos/blob/main/docs/airbyte.md"
 
 #: The per-parent streams (a request per user or per session), in catalog order.
-FAN_OUT_STREAMS = [cls.name for cls in STREAM_TYPES if issubclass(cls, ChildStream)]
+FAN_OUT_STREAMS = [cls.name for cls in STREAM_TYPES if issubclass(cls, FanOutStream)]
 FAN_OUT_SETTING = "fan_out_streams"
 
 #: Settings that can hold a secret although the tap's schema does not mark them so
