@@ -8,6 +8,7 @@ the tap is reached from a stream, and the SDK's private `_tap` only in sdk_seams
 from __future__ import annotations
 
 import ast
+import logging
 import re
 import typing as t
 from pathlib import Path
@@ -97,3 +98,15 @@ def test_progress_knows_no_access_pattern() -> None:
     }
     assert "tap_litmos.patterns" not in imported
     assert "isinstance(stream" not in (PACKAGE / "progress.py").read_text(encoding="utf-8")
+
+
+def test_a_fan_out_is_planned_and_announced_as_one(
+    sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tap-litmos")
+    run_tap(config, catalog=catalog_selecting(config, "users", "user_badges"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "tap-litmos"]
+    (plan,) = [line for line in lines if line.startswith("Plan: ")]
+    assert "; 1 per users row for the fan-out user_badges)" in plan
+    assert "user_badges: started, fan-out, 1 request per users row" in lines
+    assert len(sandbox.truth("users")) > 0
