@@ -44,9 +44,9 @@ from pathlib import Path
 from litmos_sandbox import LitmosSandbox
 from tap_litmos.patterns import (
     ONE_SECOND,
-    ChildStream,
     DateWindowStream,
     DescendingSinceStream,
+    FanOutStream,
 )
 from tap_litmos.settings import MAX_PAGE_SIZE
 from tap_litmos.streams import STREAM_TYPES
@@ -95,7 +95,7 @@ StreamClass = type  # a LitmosStream subclass from STREAM_TYPES
 
 def read_as(cls: StreamClass) -> str:
     """How the tap reads the stream (its access pattern)."""
-    if issubclass(cls, ChildStream):
+    if issubclass(cls, FanOutStream):
         return "per parent, opt-in"
     if issubclass(cls, DateWindowStream):
         return "7-day windows"
@@ -246,7 +246,7 @@ def pages(rows: int) -> int:
 
 def first_sync_target(cls: StreamClass, records: int, reqs: Requests, windows: int) -> int:
     """The most requests (a) may make for the stream."""
-    if issubclass(cls, ChildStream):
+    if issubclass(cls, FanOutStream):
         return 0  # off by default
     if issubclass(cls, DateWindowStream):
         return math.ceil(records / PAGE) + windows
@@ -265,7 +265,7 @@ def naive_utc(text: str) -> dt.datetime:
 
 def expected_records(sandbox: LitmosSandbox, cls: StreamClass, since: dt.datetime) -> int:
     """The sandbox's rows the stream should emit when it reads from `since`."""
-    if issubclass(cls, ChildStream):
+    if issubclass(cls, FanOutStream):
         return 0
     if cls.name == "achievements":
         return sandbox.dataset.count(since=since)
@@ -404,7 +404,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         second = run_tap(workdir, "incremental", config, state)
         print(f"(b) incremental run: {second.wall_s:.1f} s", flush=True)
         since = {cls.name: since_of(cls, first.state, start) for cls in STREAM_TYPES}
-        bounds = {cls.name: 0 if issubclass(cls, ChildStream) else INCREMENTAL_TARGET
+        bounds = {cls.name: 0 if issubclass(cls, FanOutStream) else INCREMENTAL_TARGET
                   for cls in STREAM_TYPES}  # fmt: skip
         second_streams = stream_rows(sandbox, second, sandbox.requests, since, bounds)
         users = len(sandbox.world.table("users").rows)

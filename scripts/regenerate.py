@@ -62,7 +62,7 @@ import litmos_sandbox  # noqa: E402
 from litmos_sandbox import spec as sandbox_spec  # noqa: E402
 from scripts import dbt_lineage  # noqa: E402
 from tap_litmos.patterns import (  # noqa: E402
-    ChildStream,
+    FanOutStream,
     DateWindowStream,
     DescendingSinceStream,
     SnapshotStream,
@@ -95,7 +95,7 @@ def default_streams() -> list[str]:
     return [s.name for s in STREAM_TYPES if s.selected_by_default]
 
 
-def opt_in_streams() -> list[str]:
+def fan_out_streams() -> list[str]:
     """The streams a catalog must select (one request per parent record)."""
     return [s.name for s in STREAM_TYPES if not s.selected_by_default]
 
@@ -144,8 +144,8 @@ def link_streams() -> list[str]:
 def how_read(stream: type[LitmosStream]) -> str:
     """The streams table's "how it is read" cell, from the access pattern."""
     parent = stream.parent_stream_type
-    if issubclass(stream, ChildStream):
-        return f"opt-in, 1 request per `{parent.name}` record"  # type: ignore[union-attr]
+    if issubclass(stream, FanOutStream):
+        return f"fan-out, 1 request per `{parent.name}` record"  # type: ignore[union-attr]
     if parent is not None:
         return f"with `{parent.name}`, no request of its own"
     if issubclass(stream, DateWindowStream):
@@ -197,12 +197,12 @@ def streams_table(catalog: dict) -> str:
             f"| `{stream.name}` | {summary_line(stream)} | {how_read(stream)} | `{keys}` "
             f"| {replication} |"
         )
-    opt_in = ", ".join(f"`{name}`" for name in opt_in_streams())
+    fan_out = ", ".join(f"`{name}`" for name in fan_out_streams())
     rows += [
         "",
         (
             f"{len(STREAM_TYPES)} streams: {len(default_streams())} selected by default, "
-            f"{len(opt_in_streams())} opt-in ({opt_in})."
+            f"{len(fan_out_streams())} fan-out, not selected by default ({fan_out})."
         ),
     ]
     return "\n".join(rows)
@@ -477,7 +477,7 @@ def meltano_yml(document: str) -> str:
     pad = match["indent"]
     lines = [
         f"{pad}{SELECT_START} (python3 scripts/regenerate.py: the streams selected by default;",
-        f"{pad}# the opt-in ones cost a request per parent record: uncomment to add them)",
+        f"{pad}# the fan-out ones cost a request per parent record: uncomment to add them)",
         f"{pad}select:",
         *(f"{pad}- {name}.*" for name in default_streams()),
     ]

@@ -1,9 +1,9 @@
 """The one base stream: everything every Litmos endpoint has in common.
 
-Host and region, the `apikey` header, the `source` and `format` parameters, offset
-paging, the request budget, retries, error messages, JSON/XML dispatch, value
-conversion and the incremental rules for Litmos's `since` filters live here, so a
-stream declares only its name, path, keys, schema and its own parameters.
+The SDK's hooks, each answered from the request protocol (`api.py`: the request, paging,
+what an answer means), the run (`run_context.py`: the budget, Litmos's clock, progress)
+and the settings, plus value conversion and the incremental rules for Litmos's `since`
+filters, so a stream declares only its name, path, keys, schema and its own parameters.
 """
 
 from __future__ import annotations
@@ -12,41 +12,32 @@ import datetime as dt
 import functools
 import logging
 import typing as t
-from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 import backoff
-import requests
 from singer_sdk.authenticators import APIKeyAuthenticator
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.pagination import OffsetPaginator
 from singer_sdk.streams import RESTStream
 
-from tap_litmos import settings
+from tap_litmos import api, sdk_seams, settings
+from tap_litmos.api import LitmosAPIError, LitmosPaginator
 from tap_litmos.parsing import (
     LitmosBodyError,
-    LitmosTruncatedError,
     LitmosValueError,
     format_datetime,
-    json_rows,
     parse_datetime,
     quote,
     record_converter,
-    xml_rows,
 )
-from tap_litmos.transport import (
-    THROTTLE_STATUSES,
-    LitmosSession,
-    describe_failure,
-    error_summary,
-    local_now,
-    retry_wait,
-)
+from tap_litmos.progress import StreamPlan
+from tap_litmos.run_context import RunContext
+from tap_litmos.transport import LitmosSession, describe_failure, local_now
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
+    import requests
     from singer_sdk.helpers.types import Context, Record
 
 try:
@@ -54,7 +45,6 @@ try:
 except ImportError:  # Python < 3.12
     from typing_extensions import override
 
-_PAGE_ROWS_ATTR = "litmos_rows"
 #: `max_response_mb` is in MiB.
 MEGABYTE = 1024 * 1024
 
@@ -64,42 +54,6 @@ def _key_value(value: object) -> str:
     if isinstance(value, str):
         return value if len(value) <= 40 else value[:39] + "…"  # noqa: PLR2004
     return quote(value, 40)
-
-
-class LitmosAPIError(FatalAPIError):
-    """Litmos refused a request for a reason a retry cannot fix (bad key, parameter ...)."""
-
-
-class LitmosPaginator(OffsetPaginator):
-    """Litmos paging: `start` is an offset and `limit` the page size.
-
-    Litmos sometimes returns more rows than `limit` (docs/litmos-api.md §4), so `start`
-    advances by the rows the page actually held, and only a page shorter than
-    `limit` ends the walk: no extra request for an empty page. A stream whose rows
-    come newest first may also stop once a page reaches rows older than it needs.
-    """
-
-    def __init__(
-        self,
-        page_size: int,
-        page_rows: Callable[[requests.Response], list[dict]],
-        reached_end: Callable[[list[dict]], bool] | None = None,
-    ) -> None:
-        """Page by `page_size`; `page_rows` gives a response's rows (parsed once)."""
-        super().__init__(start_value=0, page_size=page_size)
-        self._page_rows = page_rows
-        self._reached_end = reached_end
-
-    @override
-    def has_more(self, response: requests.Response) -> bool:
-        rows = self._page_rows(response)
-        if len(rows) < self.page_size:
-            return False
-        return not (self._reached_end and self._reached_end(rows))
-
-    @override
-    def get_next(self, response: requests.Response) -> int | None:
-        return self.current_value + len(self._page_rows(response))
 
 
 class LitmosStream(RESTStream[int]):
@@ -123,23 +77,52 @@ class LitmosStream(RESTStream[int]):
     # One flat bookmark per stream, never one per partition or parent record, so the state
     # stays small (the SDK's per-partition state is quadratic in parents). How a run
     # resumes after an interruption is the access pattern's (patterns.py).
-    state_partitioning_keys: t.ClassVar[list[str] | None] = []  # type: ignore[misc]
+    # A class attribute where the SDK has a property: the SDK reads it per instance.
+    state_partitioning_keys: t.ClassVar[list[str] | None] = sdk_seams.FLAT_BOOKMARK  # type: ignore[misc]
+
+    # --- The run ----------------------------------------------------------------------
+
+    @property
+    def run(self) -> RunContext:
+        """What this stream uses of the run: budget, clock, progress, writer (run_context.py).
+
+        The contract: a LitmosStream belongs to a tap with a `run` RunContext (TapLitmos).
+        """
+        run = getattr(sdk_seams.tap_of(self), "run", None)
+        if not isinstance(run, RunContext):
+            msg = f"{type(self).__name__} needs a tap with a RunContext `run` (TapLitmos)"
+            raise TypeError(msg)
+        return run
+
+    def plan(self, *, selected: bool = True) -> StreamPlan:
+        """How this stream will be read this run, before its first request (progress.py).
+
+        A stream read inside its parent's answer makes no request; any other list is
+        read whole, one pass per partition. Each access pattern answers for its own.
+        """
+        parent = self.parent_stream_type.name if self.parent_stream_type else None
+        if parent is not None:
+            return StreamPlan(
+                self.name, f"inside {parent}, no request", 0, None, None, parent, selected
+            )
+        passes = len(self.partitions or [None])
+        return StreamPlan(self.name, "snapshot", passes, selected=selected)
 
     # --- Sync -----------------------------------------------------------------------
 
     @override
     def sync(self, context: Context | None = None) -> None:
-        with self._tap.progress.syncing(self):  # type: ignore[attr-defined]
+        with self.run.progress.syncing(self):
             super().sync(context)
             if self.parent_stream_type is None:
                 # This stream and its children are read in full: only now may a target drop
                 # the rows their new versions lack (writer.py holds ACTIVATE_VERSION until
                 # here). A sync that raised, or stopped at a record limit, activates nothing.
-                self._tap.message_writer.activate_held_versions()  # type: ignore[attr-defined]
+                self.run.writer.activate_held_versions()
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        self._tap.progress.record_emitted(self.name)  # type: ignore[attr-defined]
+        self.run.progress.record_emitted(self.name)
         return row
 
     # --- Connection -----------------------------------------------------------------
@@ -167,53 +150,51 @@ class LitmosStream(RESTStream[int]):
         return LitmosSession(
             self.url_base,
             before_send=self._before_send,
-            max_body_bytes=int(self.config.get("max_response_mb", 100) * MEGABYTE),
+            max_body_bytes=int(settings.value(self.config, "max_response_mb") * MEGABYTE),
         )
 
     def _before_send(self) -> None:
         # Every request sent, retries and redirect hops included, takes a slot of the
         # budget and counts in the run's progress: Litmos counts each one.
-        self._tap.request_budget.acquire()  # type: ignore[attr-defined]
-        self._tap.progress.request_sent(self.name)  # type: ignore[attr-defined]
+        self.run.request_budget.acquire()
+        self.run.progress.request_sent(self.name)
 
     @functools.cached_property
     @override
     def user_agent(self) -> str:
-        return f"tap-litmos/{self._tap.plugin_version}"
+        return f"tap-litmos/{self.run.plugin_version}"
 
     @property
     @override
-    def timeout(self) -> float:  # type: ignore[override]
-        return float(self.config.get("request_timeout", 300))
+    def timeout(self) -> float:  # type: ignore[override]  (a property where the SDK has a method)
+        return float(settings.value(self.config, "request_timeout"))
 
     @property
     def response_format(self) -> str:
         """`json` or `xml`: what every request of this run asks Litmos for."""
-        return str(self.config.get("response_format", "json"))
+        return str(settings.value(self.config, "response_format"))
 
     @property
     def page_size(self) -> int:
         """Rows per request (Litmos `limit`)."""
-        return int(self.config.get("page_size", settings.MAX_PAGE_SIZE))
+        return int(settings.value(self.config, "page_size"))
 
     @property
     @override
     def http_headers(self) -> dict[str, str]:
-        # Litmos's old docs ask for a content type on every request (§3.1).
-        accept = "application/json" if self.response_format == "json" else "application/xml"
-        return {"Accept": accept, "Content-Type": accept}
+        return api.content_headers(self.response_format)
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
-        params: dict[str, t.Any] = {
-            "source": self.config.get("source", "tap-litmos"),
-            "start": next_page_token or 0,
-            "limit": self.page_size,
-        }
-        if self.response_format == "json":
-            params["format"] = "json"
-        params.update(self.filter_params(context))
-        return params
+    def get_url_params(
+        self, context: Context | None, next_page_token: int | None
+    ) -> dict[str, t.Any]:
+        return api.query_params(
+            self.config,
+            start=next_page_token or 0,
+            limit=self.page_size,
+            response_format=self.response_format,
+            filters=self.filter_params(context),
+        )
 
     def filter_params(self, context: Context | None) -> dict[str, t.Any]:  # noqa: ARG002
         """Query parameters that filter what the endpoint returns (an access pattern's)."""
@@ -223,7 +204,7 @@ class LitmosStream(RESTStream[int]):
     def get_new_paginator(self) -> LitmosPaginator:
         return LitmosPaginator(self.page_size, self.page_rows, self.page_reaches_end)
 
-    def page_reaches_end(self, rows: list[dict]) -> bool:  # noqa: ARG002
+    def page_reaches_end(self, rows: api.Rows) -> bool:  # noqa: ARG002
         """True when a full page still holds the last rows this run needs."""
         return False
 
@@ -231,37 +212,19 @@ class LitmosStream(RESTStream[int]):
 
     @override
     def request_decorator(self, func: Callable) -> Callable:
-        # Only what can change when asked again is retried: throttles, 5xx, timeouts
-        # (request_timeout is a deadline for the whole response), dropped connections
-        # and bodies cut off in transit. A 4xx, or a page that is not what the endpoint
-        # returns, gets the same answer every time and fails the run at once.
+        # Only what can change when asked again is retried (api.RETRIED_FAILURES).
         return backoff.on_exception(
-            self._retry_waits,
-            (
-                RetriableAPIError,
-                ConnectionResetError,
-                requests.exceptions.Timeout,
-                requests.exceptions.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-            ),
+            api.retry_waits,
+            api.RETRIED_FAILURES,
             max_tries=self.backoff_max_tries,
             on_backoff=self.backoff_handler,
             jitter=None,
             logger=None,  # backoff_handler logs the one line per retry
         )(func)
 
-    def _retry_waits(self) -> Generator[float, BaseException | None, None]:
-        """Wait before retry n: Retry-After or 60 s after a throttle, else 2, 4, 8 ... s."""
-        failure = yield 0.0  # backoff primes the generator, then sends each failure
-        attempt = 0
-        while True:
-            attempt += 1
-            failure = yield retry_wait(failure, attempt)
-
     @override
     def backoff_max_tries(self) -> int:
-        return int(self.config.get("max_retries", 5)) + 1
+        return int(settings.value(self.config, "max_retries")) + 1
 
     @override
     def backoff_handler(self, details: t.Any) -> None:
@@ -270,7 +233,7 @@ class LitmosStream(RESTStream[int]):
         reason = (
             str(failure) if isinstance(failure, RetriableAPIError) else describe_failure(failure)
         )
-        self._tap.progress.retried(self.name)  # type: ignore[attr-defined]
+        self.run.progress.retried(self.name)
         self.logger.warning(
             "Retrying %s in %.0f s (attempt %d of %d): %s",
             self.name,
@@ -283,54 +246,22 @@ class LitmosStream(RESTStream[int]):
     @override
     def validate_response(self, response: requests.Response) -> None:
         # Every answer, an error too, tells Litmos's time (where walks over changes end).
-        self.last_server_date = self._tap.litmos_clock.observe(response)  # type: ignore[attr-defined]
-        status = response.status_code
-        if status in THROTTLE_STATUSES:
-            msg = f"Litmos throttled the request (HTTP {status}, over 100 requests a minute)"
-            raise RetriableAPIError(msg, response)
-        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            msg = f"Litmos server error (HTTP {status}): {error_summary(response)}"
-            raise RetriableAPIError(msg, response)
-        if status == HTTPStatus.UNAUTHORIZED:
-            msg = (
-                "Litmos rejected the API key (HTTP 401): check the api_key setting and that"
-                " the account has API access"
-            )
-            raise LitmosAPIError(msg)
-        if status >= HTTPStatus.BAD_REQUEST:
-            msg = f"Litmos refused {self.path} (HTTP {status}): {error_summary(response)}"
-            raise LitmosAPIError(msg)
-        if status >= HTTPStatus.MULTIPLE_CHOICES:  # a redirect requests could not follow
-            msg = f"Litmos answered {self.path} with HTTP {status}: {error_summary(response)}"
-            raise LitmosAPIError(msg)
+        self.last_server_date = self.run.clock.observe(response)
+        error = api.status_error(response, self.path)
+        if error is not None:
+            raise error
         try:
             self.page_rows(response)
-        except LitmosTruncatedError as exc:
-            # Cut off in transit: the next answer may be whole.
-            msg = f"Litmos sent {self.path} cut off: {exc}"
-            raise RetriableAPIError(msg, response) from exc
         except LitmosBodyError as exc:
-            # Not the page the endpoint returns: asking again would get the same.
-            msg = f"Litmos answered {self.path} with something other than its rows: {exc}"
-            raise LitmosAPIError(msg) from exc
+            raise api.body_error(exc, response, self.path) from exc
 
     # --- Parsing -----------------------------------------------------------------
 
-    def page_rows(self, response: requests.Response) -> list[dict]:
+    def page_rows(self, response: requests.Response) -> api.Rows:
         """The raw rows of one page, parsed once and kept on the response."""
-        rows = getattr(response, _PAGE_ROWS_ATTR, None)
-        if rows is None:
-            body = response.content
-            content_type = response.headers.get("Content-Type", "")
-            if content_type.startswith("text/html"):
-                msg = f"expected {self.response_format.upper()}, got an HTML page"
-                raise LitmosBodyError(msg)
-            if self.response_format == "json":
-                rows = json_rows(body, single_object=self.single_object, wrappers=self.wrappers)
-            else:
-                rows = xml_rows(body, single_object=self.single_object)
-            setattr(response, _PAGE_ROWS_ATTR, rows)
-        return rows
+        return api.page_rows(
+            response, self.response_format, single_object=self.single_object, wrappers=self.wrappers
+        )
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
@@ -397,7 +328,7 @@ class LitmosStream(RESTStream[int]):
             self._field_type_name(field),
             quote(raw),
         )
-        self._tap.bad_values[self.name, field] += 1  # type: ignore[attr-defined]
+        self.run.bad_values[self.name, field] += 1
 
     def _key_text(self, row: Mapping[str, object]) -> str:
         return ", ".join(f"{k}={_key_value(row.get(k))}" for k in self.primary_keys or ())
@@ -466,7 +397,7 @@ class LitmosStream(RESTStream[int]):
     def log(self, msg: str, *args: t.Any, level: int = logging.INFO) -> None:
         # The SDK adds "An unhandled error occurred while syncing 'x'" to every failure;
         # the tap's own error line already names the stream and what went wrong.
-        if msg.startswith("An unhandled error occurred"):
+        if sdk_seams.is_unhandled_error(msg):
             level = logging.DEBUG
         super().log(msg, *args, level=level)
 
@@ -498,8 +429,8 @@ class LitmosStream(RESTStream[int]):
         if bookmark is None:
             return start
         cutoff = bookmark - dt.timedelta(
-            days=int(self.config.get("lookback_days") or 0),
-            minutes=int(self.config.get("overlap_minutes", 10) or 0),
+            days=int(settings.value(self.config, "lookback_days")),
+            minutes=int(settings.value(self.config, "overlap_minutes")),
         )
         return max(cutoff, start) if start else cutoff
 

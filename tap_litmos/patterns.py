@@ -7,7 +7,10 @@
 - `DateWindowStream`: the ``/org/*`` delta family, which needs `since` and `to` at most
   7 days apart: ascending windows from the starting value to now, each paged, with
   the bookmark moved to the end of every finished window.
-- `ChildStream`: one request (or none) per parent record, opt-in; the state stays flat.
+- `FanOutStream`: a fan-out, one request per parent record, off by default; the state
+  stays flat.
+
+Each answers for its own plan (`plan`): how it is read and the least requests it takes.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ import functools
 import typing as t
 from http import HTTPStatus
 
+from tap_litmos import sdk_seams
 from tap_litmos.client import LitmosStream
 from tap_litmos.parsing import format_datetime, format_since, to_datetime_text
+from tap_litmos.progress import StreamPlan
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     import requests
     from singer_sdk.helpers.types import Context, Record
+
+    from tap_litmos.api import Rows
 
 try:
     from typing import override  # type: ignore[attr-defined]
@@ -50,12 +57,19 @@ class DescendingSinceStream(LitmosStream):
     """Newest first, filtered on the server by `since` (the replication key's value)."""
 
     @override
+    def plan(self, *, selected: bool = True) -> StreamPlan:
+        cutoff = self.starting_cutoff
+        since = format_datetime(cutoff) if cutoff else None
+        passes = len(self.partitions or [None])
+        return StreamPlan(self.name, "newest first", passes, since=since, selected=selected)
+
+    @override
     def filter_params(self, context: Context | None) -> dict[str, t.Any]:
         cutoff = self.starting_cutoff
         return {"since": format_since(cutoff)} if cutoff else {}
 
     @override
-    def page_reaches_end(self, rows: list[dict]) -> bool:
+    def page_reaches_end(self, rows: Rows) -> bool:
         # The comparison `wanted` makes, on the page's last (oldest) row: a row older
         # than the cutoff means every later page is older still.
         cutoff = self._cutoff_text
@@ -93,14 +107,14 @@ class DateWindowStream(LitmosStream):
     # Records are emitted sorted, so the SDK may move the bookmark as they go; that
     # needs a stream-level state (no partitioning keys), which stays flat.
     is_sorted = True
-    state_partitioning_keys = None
+    state_partitioning_keys = sdk_seams.STREAM_BOOKMARK
     #: When Litmos answered the current window's first page (its `Date` header).
     _window_answered_at: dt.datetime | None = None
 
     @functools.cached_property
     def walk_start(self) -> dt.datetime:
         """Where the first window starts: the starting cutoff, or the account's beginning."""
-        return self.starting_cutoff or self._tap.account_start  # type: ignore[attr-defined]
+        return self.starting_cutoff or self.run.account_start
 
     @functools.cached_property
     def walk_end(self) -> dt.datetime:
@@ -108,7 +122,16 @@ class DateWindowStream(LitmosStream):
 
         The last window's end is then set to the `Date` of its own first page.
         """
-        return self._tap.litmos_clock.now()  # type: ignore[attr-defined]
+        return self.run.clock.now()
+
+    @override
+    def plan(self, *, selected: bool = True) -> StreamPlan:
+        # The windows follow from the starting value: known exactly before any request.
+        windows = list(self.windows())
+        since = format_datetime(windows[0][0])
+        return StreamPlan(
+            self.name, "7-day windows", len(windows), len(windows), since, None, selected
+        )
 
     def windows(self) -> Iterator[tuple[dt.datetime, dt.datetime, bool]]:
         """(start, end, is_last) of each window planned from `walk_start` to `walk_end`.
@@ -151,7 +174,7 @@ class DateWindowStream(LitmosStream):
             # what it stamped later may be missing from the pages.
             span_end = start + self.FULL_WINDOW if is_last else planned_end
             answered = self._window_answered_at
-            litmos_now = answered or self._tap.litmos_clock.now()  # type: ignore[attr-defined]
+            litmos_now = answered or self.run.clock.now()
             end = min(litmos_now, span_end)
             # The rows are emitted up to the end of that Date second (all the answer can
             # hold), the bookmark stays at its start: the next run reads that second again.
@@ -160,7 +183,7 @@ class DateWindowStream(LitmosStream):
             high = format_datetime(seen)
             yield from sorted((r for r in rows if low <= r[key] < high), key=lambda r: r[key])
             self._finish_window(format_datetime(max(end, start)))
-            self._tap.progress.window_done(self.name)  # type: ignore[attr-defined]
+            self.run.progress.window_done(self.name)
             if end >= litmos_now or end <= start:  # up to Litmos's now, or no way forward
                 return
             start = end
@@ -180,34 +203,30 @@ class DateWindowStream(LitmosStream):
         # a sorted stream's bookmark with each record and refuses one older than it, so
         # the bookmark starts the run where the walk does: it only ever covers what this
         # run has emitted, and moves on as the windows finish.
-        state = self.stream_state
-        if (state.get("replication_key_value") or "") > start:
-            state["replication_key_value"] = start
+        sdk_seams.rewind_bookmark(self, start)
 
     def _finish_window(self, end: str) -> None:
         # Every row of the window has been processed (the generator resumes only after
         # the SDK has taken the last one), so the bookmark may cover the window. It is
         # set to the end even where the SDK moved it past (to the last row of the Date
         # second): only up to the end is nothing left unseen.
-        state = self.stream_state
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = end
-        if self.get_batch_config(self.config):
-            # With BATCH the rows may still wait in an unwritten batch file: the SDK
-            # writes a STATE after each BATCH message, and that one carries this end.
-            return
-        # Stream.tap_state is the SDK's writable state; its StateWriter skips repeats.
-        self._tap.state_writer.write_state(self.tap_state)
+        sdk_seams.finish_window_bookmark(self, str(self.replication_key), end)
 
 
 class ParentGoneError(Exception):
     """Litmos answered 404 for a parent read moments ago: it was deleted in between."""
 
 
-class ChildStream(LitmosStream):
-    """Read once per parent record: opt-in, since it costs a request per parent."""
+class FanOutStream(LitmosStream):
+    """A fan-out: one request per parent record, so off by default (selected by name)."""
 
     selected_by_default = False
+
+    @override
+    def plan(self, *, selected: bool = True) -> StreamPlan:
+        parent = self.parent_stream_type.name if self.parent_stream_type else None
+        how = f"fan-out, 1 request per {parent} row"
+        return StreamPlan(self.name, how, None, None, None, parent, selected)
 
     @override
     def validate_response(self, response: requests.Response) -> None:
@@ -223,3 +242,4 @@ class ChildStream(LitmosStream):
             # A parent deleted since the parent list was read has nothing left to read:
             # its children are skipped, the rest of the run goes on.
             self.logger.warning("Skipped %s of %s: Litmos no longer has it", self.name, context)
+

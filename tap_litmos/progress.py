@@ -7,8 +7,8 @@ run goes, the streams report through a few one-line hooks in the stream base
 (`request_sent`, `retried`, `record_emitted`, `window_done`, `syncing`), and this module
 decides what is said:
 
-- a stream planned at more than one request (date windows, partitions, one request per
-  parent) says when it starts and when it ends; a stream done in one request is quiet,
+- a stream planned at more than one request (date windows, partitions, a fan-out's
+  request per parent) says when it starts and when it ends; a stream done in one request is quiet,
   and its figures are in the summary;
 - a stream that runs for longer than `PROGRESS_INTERVAL` seconds gets a progress line at
   most that often (run-wide): windows done of total, rows, requests, and the time left at
@@ -30,8 +30,7 @@ import logging
 import time
 import typing as t
 
-from tap_litmos.parsing import format_datetime
-from tap_litmos.patterns import ChildStream, DateWindowStream, DescendingSinceStream
+from tap_litmos import sdk_seams
 
 if t.TYPE_CHECKING:
     import collections
@@ -59,7 +58,7 @@ class StreamPlan:
     windows: int | None = None
     #: The earliest instant it reads, in the canonical form (incremental streams).
     since: str | None = None
-    #: The stream whose rows it is read for (child streams).
+    #: The stream whose rows it is read for (fan-outs and streams read inside a parent).
     parent: str | None = None
     #: Emitted (False: read only for a selected child).
     selected: bool = True
@@ -79,7 +78,7 @@ class StreamTally:
     seconds: float = 0.0
     started_at: float | None = None
     status: str = "planned"  # planned, running, done, failed
-    depth: int = 0  # nested sync calls: a child stream syncs once per parent row
+    depth: int = 0  # nested sync calls: a fan-out syncs once per parent row
 
     @property
     def loud(self) -> bool:
@@ -88,23 +87,8 @@ class StreamTally:
 
 
 def plan_of(stream: LitmosStream, *, selected: bool = True) -> StreamPlan:
-    """How `stream` will be read this run (a date-window stream walks its windows now)."""
-    name = stream.name
-    parent = stream.parent_stream_type.name if stream.parent_stream_type else None
-    if isinstance(stream, DateWindowStream):
-        windows = list(stream.windows())
-        since = format_datetime(windows[0][0])
-        return StreamPlan(name, "7-day windows", len(windows), len(windows), since, None, selected)
-    if isinstance(stream, ChildStream):
-        return StreamPlan(name, f"1 request per {parent} row", None, None, None, parent, selected)
-    if parent is not None:
-        return StreamPlan(name, f"inside {parent}, no request", 0, None, None, parent, selected)
-    passes = len(stream.partitions or [None])
-    if isinstance(stream, DescendingSinceStream):
-        cutoff = stream.starting_cutoff
-        since = format_datetime(cutoff) if cutoff else None
-        return StreamPlan(name, "newest first", passes, since=since, selected=selected)
-    return StreamPlan(name, "snapshot", passes, selected=selected)
+    """How `stream` will be read this run: each access pattern answers for its own."""
+    return stream.plan(selected=selected)
 
 
 def count(number: int, thing: str, things: str | None = None) -> str:
@@ -185,7 +169,9 @@ class RunProgress:
         if lists:
             first_pages = sum(p.requests or 0 for p in lists)
             parts.append(f"{first_pages:,} for the first pages of {count(len(lists), 'list')}")
-        parts += [f"1 per {p.parent} row for {p.name}" for p in plans if p.requests is None]
+        parts += [
+            f"1 per {p.parent} row for the fan-out {p.name}" for p in plans if p.requests is None
+        ]
         requests = self.planned_requests
         return (
             f"Plan: {count(len(emitted), 'stream')} ({', '.join(emitted)}): at least"
@@ -209,7 +195,7 @@ class RunProgress:
 
     @contextlib.contextmanager
     def syncing(self, stream: LitmosStream) -> Iterator[None]:
-        """Around one `sync` call of `stream` (a child stream has one per parent row)."""
+        """Around one `sync` call of `stream` (a fan-out has one per parent row)."""
         tally = self._tally(stream.name)
         began = self.clock()
         if tally.started_at is None:
@@ -437,21 +423,14 @@ def announce_plan(tap: TapLitmos) -> None:
 
     A date-window stream's windows (`DateWindowStream.windows`) follow from its starting
     value; working them out reads the stream's state, which the SDK makes writable by
-    adding an empty bookmark. Those are removed again, so the first STATE of the run is
-    what it would have been without a plan.
+    adding an empty bookmark. Those are removed again (`sdk_seams.plan_without_bookmarks`),
+    so the first STATE of the run is what it would have been without a plan.
     """
-    bookmarks = tap.state.get("bookmarks")
-    had = set(bookmarks) if bookmarks is not None else None
     plans, deselected = [], []
-    for stream in tap.streams.values():
-        if stream.selected or stream.has_selected_descendents:
-            plans.append(plan_of(stream, selected=stream.selected))
-        else:
-            deselected.append(stream.name)
-    bookmarks = tap.state.get("bookmarks", {})
-    for name in [n for n, value in bookmarks.items() if value == {}]:
-        if had is None or name not in had:
-            del bookmarks[name]
-    if had is None and not bookmarks:
-        tap.state.pop("bookmarks", None)
-    tap.progress.plan(plans, deselected)
+    with sdk_seams.plan_without_bookmarks(tap):
+        for stream in tap.streams.values():
+            if stream.selected or stream.has_selected_descendents:
+                plans.append(plan_of(t.cast("LitmosStream", stream), selected=stream.selected))
+            else:
+                deselected.append(stream.name)
+    tap.run.progress.plan(plans, deselected)

@@ -18,21 +18,11 @@ from __future__ import annotations
 import logging
 import typing as t
 
+from tap_litmos import sdk_seams
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
-#: The beginnings of the SDK's messages that the tap's own lines replace.
-SDK_CHATTER = (
-    "Beginning sync of '",  # per stream, and per parent record for a child stream
-    "Pagination stopped after ",  # per empty page: most date windows
-    "Skipping deselected stream '",  # one line names them all (progress.py)
-    "Starting incremental sync of '",  # the stream's start line gives its start
-    "Added '",  # "... as child stream to ..."
-    # A WARNING for achievements, whose bookmark waits for the end by design (patterns.py).
-    "Stream is assumed to be unsorted",
-    "Skipping parse of env var settings",
-    "Parsing env var for settings config",
-)
 #: The SDK logger that the state helpers write to.
 SDK_LOGGER = "singer_sdk"
 #: The level of the METRIC lines unless `metrics_log_level` says otherwise.
@@ -44,7 +34,7 @@ class DemoteChatter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """False drops the record; True passes it (demoted when it is chatter)."""
-        if record.levelno > logging.WARNING or not record.getMessage().startswith(SDK_CHATTER):
+        if record.levelno > logging.WARNING or not sdk_seams.is_sdk_chatter(record.getMessage()):
             return True
         if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
             return False

@@ -202,9 +202,27 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+#: Every setting's default, as the schema declares it: the one place a default is written.
+DEFAULTS: dict[str, t.Any] = {
+    name: prop["default"] for name, prop in CONFIG_SCHEMA["properties"].items() if "default" in prop
+}
+
+
+def value(config: Mapping[str, t.Any], name: str) -> t.Any:
+    """A setting's value: the config's, or the schema's default when unset (absent or null).
+
+    The name must be a setting of the schema: a typo fails here, not as a silent None.
+    """
+    if name not in CONFIG_SCHEMA["properties"]:
+        msg = f"{name!r} is not a tap-litmos setting"
+        raise KeyError(msg)
+    given = config.get(name)
+    return DEFAULTS.get(name) if given is None else given
+
+
 def base_url(config: Mapping[str, t.Any]) -> str:
     """The API root for a validated config: `api_url` if set, else the region's."""
-    url = config.get("api_url") or REGION_URLS[config.get("region") or "us"]
+    url = config.get("api_url") or REGION_URLS[value(config, "region") or "us"]
     return str(url).rstrip("/")
 
 

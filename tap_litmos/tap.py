@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import copy
 import datetime as dt
@@ -11,24 +10,27 @@ import sys
 import typing as t
 
 import requests
-from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
-from tap_litmos import quiet, redaction, settings
+from tap_litmos import quiet, redaction, sdk_seams, settings
 from tap_litmos.parsing import LitmosValueError, format_datetime, parse_datetime
-from tap_litmos.progress import RunProgress, announce_plan
-from tap_litmos.ratelimit import RateLimitBackendError, RequestBudget
+from tap_litmos.progress import announce_plan
+from tap_litmos.ratelimit import RateLimitBackendError
+from tap_litmos.run_context import RunContext, VersionHoldingWriter
 from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.streams.users import EarliestUsersProbe
-from tap_litmos.transport import ServerClock
 from tap_litmos.writer import BufferedMsgSpecWriter, ShortWriteError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    import collections
+    from collections.abc import Iterator, Mapping
 
     import click
 
     from tap_litmos.client import LitmosStream
+    from tap_litmos.progress import RunProgress
+    from tap_litmos.ratelimit import RequestBudget
+    from tap_litmos.transport import ServerClock
 
 try:
     from typing import override  # type: ignore[attr-defined]
@@ -59,7 +61,7 @@ def failure_lines(exc: BaseException) -> list[str] | None:
     return None
 
 
-class TapLitmos(Tap):
+class TapLitmos(sdk_seams.ConfigValidationHook):
     """Singer tap for SAP Litmos LMS: learners, teams, courses, results and ILT, in few requests."""
 
     name = "tap-litmos"
@@ -73,7 +75,9 @@ class TapLitmos(Tap):
         quiet.install(self.name, [s.name for s in (*STREAM_TYPES, EarliestUsersProbe)])
         super().__init__(*args, **kwargs)
         redaction.protect(redaction.secret_values(self.config))
-        quiet.set_metrics_level(self.metrics_logger, self.config.get("metrics_log_level"))
+        quiet.set_metrics_level(
+            self.metrics_logger, settings.value(self.config, "metrics_log_level")
+        )
 
     @override
     def discover_streams(self) -> list[LitmosStream]:
@@ -83,14 +87,14 @@ class TapLitmos(Tap):
     def sync_all(self) -> None:
         # ACTIVATE_VERSION after each snapshot's records, but where the SDK sends it (first)
         # when records travel in BATCH files, whose rows carry no version (writer.py).
-        self.message_writer.hold_versions = not self.config.get("batch_config")  # type: ignore[attr-defined]
+        self.run.writer.hold_versions = not self.config.get("batch_config")
         try:
             announce_plan(self)
             super().sync_all()
         finally:
             self.message_writer.flush()  # RECORD lines not yet followed by a STATE
             self._log_run_summary()
-            self.request_budget.close()
+            self.run.close()
 
     @override
     def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
@@ -98,7 +102,7 @@ class TapLitmos(Tap):
             return super().run_sync_dry_run(*args, **kwargs)
         finally:
             self.message_writer.flush()
-            self.request_budget.close()
+            self.run.close()
 
     @override
     def run_connection_test(self) -> bool:
@@ -107,39 +111,52 @@ class TapLitmos(Tap):
         return self.run_sync_dry_run(dry_run_record_limit=1, streams=[self.streams["users"]])
 
     @functools.cached_property
-    def request_budget(self) -> RequestBudget:
-        """One request budget for all streams of this run (Litmos counts per API key).
-
-        With `rate_limit_backend` it is shared with every other tap process that names
-        the same file or Redis server and uses the same key.
-        """
-        return RequestBudget(
-            int(self.config.get("max_requests_per_minute", 90)),
-            self.config["api_key"],
-            self.config.get("rate_limit_backend") or None,
+    def run(self) -> RunContext:
+        """What the streams use of this run (run_context.py), built when first asked for."""
+        writer = self.message_writer
+        if not isinstance(writer, VersionHoldingWriter):
+            msg = f"{type(writer).__name__} cannot hold ACTIVATE_VERSION (VersionHoldingWriter)"
+            raise TypeError(msg)
+        return RunContext(
+            config=self.config,
+            logger=self.logger,
+            writer=writer,
+            probe_account_start=self._probe_account_start,
+            plugin_version=self.plugin_version,
         )
 
-    @functools.cached_property
+    # The run's parts, as tools and tests know them (the streams use `run`).
+
+    @property
+    def request_budget(self) -> RequestBudget:
+        """One request budget for all streams of this run (Litmos counts per API key)."""
+        return self.run.request_budget
+
+    @property
     def litmos_clock(self) -> ServerClock:
         """Litmos's clock, learnt from its responses: where walks over changes end."""
-        return ServerClock()
+        return self.run.clock
 
-    @functools.cached_property
+    @property
     def progress(self) -> RunProgress:
         """What the run says while it goes: the plan, progress lines and the summary."""
-        return RunProgress(
-            self.logger,
-            requests_per_minute=int(self.config.get("max_requests_per_minute", 90)),
-            bad_values=self.bad_values,
-        )
+        return self.run.progress
 
-    @functools.cached_property
+    @progress.setter
+    def progress(self, progress: RunProgress) -> None:
+        self.run.progress = progress
+
+    @property
     def bad_values(self) -> collections.Counter[tuple[str, str]]:
         """Values set to null because they did not convert, by (stream, field)."""
-        return collections.Counter()
+        return self.run.bad_values
 
-    @functools.cached_property
+    @property
     def account_start(self) -> dt.datetime:
+        """The earliest instant the account can hold data (`RunContext.account_start`)."""
+        return self.run.account_start
+
+    def _probe_account_start(self) -> dt.datetime:
         """The earliest instant the account can hold data: its first user's CreatedDate.
 
         Where date-window streams begin a first run without `start_date`; read once
@@ -147,37 +164,32 @@ class TapLitmos(Tap):
         """
         probe = EarliestUsersProbe(tap=self)
         created = [r["CreatedDate"] for r in probe.get_records(None) if r["CreatedDate"]]
-        if created:
-            start = parse_datetime(min(created)) - dt.timedelta(days=1)
+        earliest = parse_datetime(min(created)) if created else None
+        if earliest is not None:
+            start = earliest - dt.timedelta(days=1)
             why = "the earliest user CreatedDate, less a day"
         else:
-            start = self.litmos_clock.now() - dt.timedelta(days=1)
+            start = self.run.clock.now() - dt.timedelta(days=1)
             why = "the account has no users"
         self.logger.info(
             "No start_date and no bookmark: date-window streams start at %s (%s)",
-            format_datetime(start),  # type: ignore[arg-type]
+            format_datetime(start),
             why,
         )
-        return start  # type: ignore[return-value]
+        return start
 
     def _log_run_summary(self) -> None:
-        waited = self.request_budget.waited if "request_budget" in self.__dict__ else 0.0
-        self.progress.finish(waited=waited)
-        for (stream, field), count in sorted(self.bad_values.items()):
+        self.run.progress.finish(waited=self.run.budget_waited)
+        for (stream, field), count in sorted(self.run.bad_values.items()):
             self.logger.warning(
                 "%d %s value(s) of %s did not convert and were set to null", count, field, stream
             )
 
     @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Our own checks first: they name the setting, check formats the SDK's schema
-        # validation does not (start_date, api_url) and never echo the api_key.
-        problems = settings.find_problems(self._config)
-        if problems and raise_errors:
-            summary = "Config validation failed"
-            raise ConfigValidationError(summary, errors=problems, schema=self.config_jsonschema)
-        # The SDK's validation still covers its built-in settings (stream_maps, ...).
-        return problems or super()._validate_config(raise_errors=raise_errors)
+    def config_problems(self, config: Mapping[str, t.Any]) -> list[str]:
+        # Our own checks, before the SDK's: they name the setting, check formats the SDK's
+        # schema validation does not (start_date, api_url) and never echo the api_key.
+        return settings.find_problems(config)
 
     # --- Command line: every mode refuses bad input in a few clear lines ---------------
 

@@ -18,7 +18,6 @@ import argparse
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import traceback
@@ -30,6 +29,7 @@ from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
 from tap_litmos import redaction
 from tap_litmos.airbyte import catalog, spec
 from tap_litmos.airbyte.messages import AirbyteLogHandler, AirbyteWriter, Stopped
+from tap_litmos.api import LitmosError
 from tap_litmos.ratelimit import RateLimitBackendError
 from tap_litmos.tap import TapLitmos, failure_lines
 
@@ -37,17 +37,18 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from types import FrameType
 
-#: Litmos refusing the key (401) or the call's `source`/permissions (403): the user's
-#: configuration, not the server, is at fault.
-_REJECTED = re.compile(r"\(HTTP 40[13]\)")
 _TRANSIENT = (RetriableAPIError, requests.exceptions.RequestException, RateLimitBackendError)
 
 logger = logging.getLogger("source-litmos")
 
 
 def failure_type(exc: BaseException) -> str:
-    """Airbyte's `failure_type` for a failure: config, transient or system error."""
-    if isinstance(exc, ConfigValidationError) or _REJECTED.search(str(exc)):
+    """Airbyte's `failure_type` for a failure: config, transient or system error.
+
+    Read from the failure's type, never its text: Litmos refusing the key (401) or the
+    call (403) is the user's configuration at fault (`LitmosError.user_config`).
+    """
+    if isinstance(exc, ConfigValidationError) or (isinstance(exc, LitmosError) and exc.user_config):
         return "config_error"
     if isinstance(exc, (*_TRANSIENT, Stopped)):
         return "transient_error"

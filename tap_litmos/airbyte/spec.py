@@ -23,7 +23,7 @@ from importlib.metadata import metadata
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_litmos import settings
-from tap_litmos.patterns import ChildStream
+from tap_litmos.patterns import FanOutStream
 from tap_litmos.streams import STREAM_TYPES
 
 if t.TYPE_CHECKING:
@@ -34,7 +34,7 @@ _REPOSITORY = dict(u.split(", ", 1) for u in metadata("tap-litmos").get_all("Pro
 DOCUMENTATION_URL = f"{_REPOSITORY['Repository']}/blob/main/docs/airbyte.md"
 
 #: The per-parent streams (a request per user or per session), in catalog order.
-FAN_OUT_STREAMS = [cls.name for cls in STREAM_TYPES if issubclass(cls, ChildStream)]
+FAN_OUT_STREAMS = [cls.name for cls in STREAM_TYPES if issubclass(cls, FanOutStream)]
 FAN_OUT_SETTING = "fan_out_streams"
 
 #: Settings that can hold a secret although the tap's schema does not mark them so

@@ -15,6 +15,7 @@ import typing as t
 from urllib.parse import urlsplit
 from xml.parsers import expat
 
+from tap_litmos import api
 from tap_litmos.parsing import LitmosBodyError, json_rows, xml_parser, xml_rows
 from tap_litmos.transport import error_summary
 
@@ -23,6 +24,7 @@ if t.TYPE_CHECKING:
 
     import requests
 
+    from tap_litmos.api import LitmosRequest
     from tap_litmos.client import LitmosStream
     from tap_litmos.tap import TapLitmos
 
@@ -52,37 +54,24 @@ class Answer:
         return self.status == 200 and self.message is None  # noqa: PLR2004
 
 
-@dataclasses.dataclass(frozen=True)
-class Request:
-    """A GET the doctor sends: the URL, its query parameters and its headers."""
-
-    url: str
-    params: dict[str, t.Any]
-    headers: dict[str, str]
-
-
 def build_request(
     tap: TapLitmos, stream: LitmosStream, *, fmt: str, base: str, extra: Mapping[str, t.Any]
-) -> Request:
+) -> LitmosRequest:
     """The GET of `stream`'s first `SAMPLE_ROWS` rows in `fmt` from `base`, with `extra`.
 
-    What the tap's own first request of the stream would be (with `tap`'s config), in the
-    sample's size, and the doctor's own User-Agent.
+    The tap's own first request of the stream (`api.request_for`, with `tap`'s config), in
+    the sample's size and with the doctor's own User-Agent: if the tap's request changes,
+    the doctor checks the changed one.
     """
-    config = tap.config
-    path = stream.path.replace("{when}", "past")
-    params = {"source": config.get("source", "tap-litmos"), "start": 0}
-    params |= {"limit": SAMPLE_ROWS, **extra}
-    if fmt == "json":
-        params["format"] = "json"
-    accept = "application/json" if fmt == "json" else "application/xml"
-    headers = {
-        "apikey": config["api_key"],
-        "Accept": accept,
-        "Content-Type": accept,
-        "User-Agent": f"tap-litmos-doctor/{tap.plugin_version}",
-    }
-    return Request(base + path, params, headers)
+    return api.request_for(
+        tap.config,
+        stream.path.replace("{when}", "past"),
+        extra,
+        limit=SAMPLE_ROWS,
+        response_format=fmt,
+        base_url=base,
+        user_agent=f"tap-litmos-doctor/{tap.plugin_version}",
+    )
 
 
 def read_answer(

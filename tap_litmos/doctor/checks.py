@@ -18,7 +18,7 @@ from tap_litmos import settings
 from tap_litmos.doctor.answers import Answer, build_request, read_answer
 from tap_litmos.doctor.readings import compare_records
 from tap_litmos.parsing import format_since, nested_rows
-from tap_litmos.patterns import ChildStream, DateWindowStream
+from tap_litmos.patterns import FanOutStream, DateWindowStream
 from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.transport import CrossHostRedirectError, LitmosSession
 
@@ -178,7 +178,7 @@ class Doctor:
         """Whether this key may read each default stream's endpoint (one request each)."""
         results: dict[str, dict[str, t.Any]] = {}
         for stream in streams:
-            if stream.parent_stream_type is not None and not isinstance(stream, ChildStream):
+            if stream.parent_stream_type is not None and not isinstance(stream, FanOutStream):
                 tap_streams = self.tap.streams.values()
                 parent = next(p.name for p in tap_streams if stream in p.child_streams)
                 results[stream.name] = {
@@ -280,7 +280,7 @@ class Doctor:
             if found:
                 unknown[stream.name] = sorted(set(unknown.get(stream.name, ())) | found)
             for child in stream.child_streams:  # days inside sessions
-                if child.name in by_name and not isinstance(child, ChildStream):
+                if child.name in by_name and not isinstance(child, FanOutStream):
                     rows = [r for row in answer.rows for r in nested_rows(row.get("Days"))]
                     found = set().union(*(r.keys() for r in rows)) - _known(by_name[child.name])
                     if found:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import typing as t
 
 from tap_litmos.parsing import nested_rows
-from tap_litmos.patterns import ChildStream, SnapshotStream
+from tap_litmos.patterns import FanOutStream, SnapshotStream
 from tap_litmos.streams.fields import (
     BOOL,
     DATE,
@@ -20,7 +19,9 @@ from tap_litmos.streams.fields import (
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.helpers.types import Context, Record
+
+    from tap_litmos.api import Rows
 
 try:
     from typing import override  # type: ignore[attr-defined]
@@ -56,7 +57,8 @@ class IltSessionsStream(SnapshotStream):
 
     Litmos answers a tree, course > module > session > day; each page's rows are
     courses. A session row is flattened out of it with the ids of its course and
-    module; its days go to `ilt_session_days` without another request.
+    module; its days go to `ilt_session_days` without another request, through the
+    run's hand-off (`RunContext.session_days`).
     """
 
     name = "ilt_sessions"
@@ -82,7 +84,7 @@ class IltSessionsStream(SnapshotStream):
         return [{"when": "past"}, {"when": "future"}]
 
     @override
-    def flatten(self, rows: list[dict]) -> list[dict]:
+    def flatten(self, rows: Rows) -> Rows:
         sessions = []
         for course in rows:
             for module in nested_rows(course.get("Modules")):
@@ -93,20 +95,11 @@ class IltSessionsStream(SnapshotStream):
         return sessions
 
     @override
-    def to_record(self, row: t.Mapping[str, object], context: Context | None) -> dict | None:
+    def to_record(self, row: t.Mapping[str, object], context: Context | None) -> Record | None:
         record = super().to_record(row, context)
         if record is not None:
-            self._days[record["Id"]] = nested_rows(row.get("Days"))
+            self.run.session_days.put(record["Id"], nested_rows(row.get("Days")))
         return record
-
-    def days_of(self, session_id: str) -> list[dict]:
-        """The raw day rows of a session this run has read (each handed out once)."""
-        return self._days.pop(session_id, [])
-
-    @functools.cached_property
-    def _days(self) -> dict[str, list[dict]]:
-        # Filled as sessions are read and emptied as their days are emitted.
-        return {}
 
 
 class IltSessionDaysStream(SnapshotStream):
@@ -124,16 +117,15 @@ class IltSessionDaysStream(SnapshotStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        sessions = t.cast("IltSessionsStream", self._tap.streams["ilt_sessions"])
         session_id = (context or {})["SessionId"]
-        for day in sessions.days_of(session_id):
+        for day in self.run.session_days.take(session_id):
             record = self.to_record({**day, "SessionId": session_id}, context)
             if record is not None:
                 yield record
 
 
-class _SessionPeopleStream(ChildStream, SnapshotStream):
-    """People of one session: one request per session (opt-in)."""
+class _SessionPeopleStream(FanOutStream, SnapshotStream):
+    """People of one session: a fan-out, one request per session."""
 
     parent_stream_type = IltSessionsStream
     wrappers = ("EventUsers", "EventUser")

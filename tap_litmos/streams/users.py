@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_litmos.client import LitmosStream
-from tap_litmos.patterns import ChildStream, DateWindowStream, SnapshotStream
+from tap_litmos.patterns import DateWindowStream, FanOutStream, SnapshotStream
 from tap_litmos.streams.fields import BOOL, DATE, INT, TEXT, schema
 
 if t.TYPE_CHECKING:
@@ -41,8 +41,8 @@ class UsersStream(SnapshotStream):
     child_context_keys: t.ClassVar = {"UserId": "Id"}
 
 
-class UserBadgesStream(ChildStream, SnapshotStream):
-    """`GET /users/{id}/badges`: gamification badges, one request per user (opt-in)."""
+class UserBadgesStream(FanOutStream, SnapshotStream):
+    """`GET /users/{id}/badges`: gamification badges; a fan-out, one request per user."""
 
     name = "user_badges"
     path = "/users/{UserId}/badges"

@@ -9,7 +9,7 @@ import typing as t
 
 import pytest
 
-from tap_litmos import tap as tap_module
+from tap_litmos import run_context
 from tests.support import expected_record, run_achievements
 
 if t.TYPE_CHECKING:
@@ -85,7 +85,7 @@ def test_the_request_budget_paces_every_request(
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    class FakeClockBudget(tap_module.RequestBudget):
+    class FakeClockBudget(run_context.RequestBudget):
         def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
             super().__init__(*args, clock=lambda: now[0], sleep=sleep, **kwargs)
 
@@ -94,7 +94,7 @@ def test_the_request_budget_paces_every_request(
             sent_at.append(now[0])
             now[0] += 0.5  # each request takes half a second
 
-    monkeypatch.setattr(tap_module, "RequestBudget", FakeClockBudget)
+    monkeypatch.setattr(run_context, "RequestBudget", FakeClockBudget)
     run = run_achievements({**config, "page_size": 50, "max_requests_per_minute": 4})
     assert ids(run.records()) == truth_ids(sandbox)
     assert len(sent_at) == len(sandbox.requests) == 11
