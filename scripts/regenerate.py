@@ -62,9 +62,9 @@ import litmos_sandbox  # noqa: E402
 from litmos_sandbox import spec as sandbox_spec  # noqa: E402
 from scripts import dbt_lineage  # noqa: E402
 from tap_litmos.patterns import (  # noqa: E402
-    FanOutStream,
     DateWindowStream,
     DescendingSinceStream,
+    FanOutStream,
     SnapshotStream,
 )
 from tap_litmos.streams import STREAM_TYPES  # noqa: E402
@@ -202,7 +202,7 @@ def streams_table(catalog: dict) -> str:
         "",
         (
             f"{len(STREAM_TYPES)} streams: {len(default_streams())} selected by default, "
-            f"{len(fan_out_streams())} fan-out, not selected by default ({fan_out})."
+            f"{len(fan_out_streams())} fan-out streams, not selected by default ({fan_out})."
         ),
     ]
     return "\n".join(rows)

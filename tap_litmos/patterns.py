@@ -242,4 +242,3 @@ class FanOutStream(LitmosStream):
             # A parent deleted since the parent list was read has nothing left to read:
             # its children are skipped, the rest of the run goes on.
             self.logger.warning("Skipped %s of %s: Litmos no longer has it", self.name, context)
-

@@ -18,7 +18,7 @@ from tap_litmos import settings
 from tap_litmos.doctor.answers import Answer, build_request, read_answer
 from tap_litmos.doctor.readings import compare_records
 from tap_litmos.parsing import format_since, nested_rows
-from tap_litmos.patterns import FanOutStream, DateWindowStream
+from tap_litmos.patterns import DateWindowStream, FanOutStream
 from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.transport import CrossHostRedirectError, LitmosSession
 
