@@ -8,7 +8,7 @@ import typing as t
 import pytest
 
 from litmos_sandbox import LitmosSandbox
-from tests.support import API_KEY
+from tests.helpers.expect import API_KEY
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

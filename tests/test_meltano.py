@@ -15,14 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.support import (
-    API_KEY,
-    canonical,
-    expected_record,
-    meltano_cli,
-    meltano_env,
-    run_meltano,
-)
+from tests.helpers.expect import API_KEY, canonical, expected_record
+from tests.helpers.meltano import meltano_cli, meltano_env, run_meltano
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

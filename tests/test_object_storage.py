@@ -9,8 +9,8 @@
 - A STATE never covers rows the target has not been sent, with RECORD and with BATCH
   messages (a date-window stream's end-of-window STATE waits for the batch file).
 
-Every server is real and local (`tests/object_store.py`, `tests/servers.py`); plugins are
-installed once per module and shared by the project copies (`MeltanoPlugins`).
+Every server is real and local (`tests/helpers/object_store.py`, `tests/helpers/servers.py`);
+plugins are installed once per module and shared by the project copies (`MeltanoPlugins`).
 """
 
 from __future__ import annotations
@@ -30,15 +30,11 @@ from pathlib import Path
 import pytest
 
 from litmos_sandbox import LitmosSandbox
-from tests import object_store, servers
-from tests.support import (
-    API_KEY,
-    catalog_selecting,
-    expected_record,
-    meltano_cli,
-    run_tap,
-    target_postgres_env,
-)
+from tests.helpers import object_store, servers
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY, expected_record
+from tests.helpers.meltano import meltano_cli, target_postgres_env
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -409,8 +405,8 @@ SDC_PREFIX = "_sdc_"
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[servers.Server]:
     factory = getattr(servers, "postgres_server", None)
-    if factory is None:  # pragma: no cover - until tests/servers.py has PostgreSQL
-        pytest.skip("tests/servers.py has no postgres_server() yet")
+    if factory is None:  # pragma: no cover - until tests/helpers/servers.py has PostgreSQL
+        pytest.skip("tests/helpers/servers.py has no postgres_server() yet")
     yield from servers.pytest_server(factory)
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import API_KEY, expected_record, meltano_cli
+from tests.helpers.expect import API_KEY, expected_record
+from tests.helpers.meltano import meltano_cli
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

@@ -1,7 +1,7 @@
 """A real warehouse: `meltano run tap-litmos target-postgres` into a real PostgreSQL.
 
 The PostgreSQL server is started here, on a free port of 127.0.0.1 in a temporary
-directory (`tests/servers.py`), and stopped at the end; its default TimeZone is US
+directory (`tests/helpers/servers.py`), and stopped at the end; its default TimeZone is US
 Pacific on purpose, so a date-time that relied on the server's zone would land at the
 wrong instant. The loader is the one meltano.yml declares: MeltanoLabs target-postgres
 with date-times as `timestamp with time zone` (loaders/target-postgres-timestamptz),
@@ -36,16 +36,10 @@ from psycopg import sql
 
 from litmos_sandbox import LitmosSandbox
 from tap_litmos.streams import STREAM_TYPES
-from tests import servers
-from tests.support import (
-    API_KEY,
-    ROOT,
-    catalog_selecting,
-    meltano_cli,
-    meltano_env,
-    run_meltano,
-    target_postgres_env,
-)
+from tests.helpers import servers
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY
+from tests.helpers.meltano import ROOT, meltano_cli, meltano_env, run_meltano, target_postgres_env
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

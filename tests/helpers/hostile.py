@@ -1,6 +1,6 @@
 """A hostile HTTP server on 127.0.0.1: answers written byte by byte, bounded in time and size.
 
-`LoopbackServer` (tests/support.py) answers whole replies; the cases here need what a
+`LoopbackServer` (tests/helpers/loopback.py) answers whole replies; the cases here need what a
 broken or malicious server does with the bytes themselves: trickle them, send bodies of
 gigabytes, never end a chunked body. Every answer stops after `max_seconds` or
 `max_bytes`, or as soon as the client hangs up, so no test can run away.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.airbyte_source import run_source
+from tests.helpers.airbyte_source import run_source
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()

@@ -20,20 +20,14 @@ import pytest
 
 from litmos_sandbox import LitmosSandbox
 from litmos_sandbox.spec import ORG_STREAMS
-from tests.support import (
-    API_KEY,
-    canonical,
-    catalog_selecting,
-    comparable,
-    key_of,
-    parse_utc,
-    run_tap,
-)
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY, canonical, comparable, key_of, parse_utc
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tests.support import TapRun
+    from tests.helpers.tap import TapRun
 
 UTC = dt.timezone.utc
 FORMATS = ("json", "xml")

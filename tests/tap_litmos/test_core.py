@@ -12,7 +12,7 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from litmos_sandbox import LitmosSandbox
 from tap_litmos.tap import TapLitmos
-from tests.support import catalog_selecting
+from tests.helpers.catalog import catalog_selecting
 
 _SANDBOX = LitmosSandbox(seed=11, users=10, achievements=300, api_key="core-key").start()
 atexit.register(_SANDBOX.stop)

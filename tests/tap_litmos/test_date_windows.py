@@ -18,24 +18,16 @@ import typing as t
 
 import pytest
 
-from tests.resume import choose_kill_points, interrupt_and_resume, run_tap_process
-from tests.support import (
-    canonical,
-    catalog_selecting,
-    comparable,
-    key_of,
-    pages_needed,
-    parse_utc,
-    requests_to,
-    run_tap,
-    since_text,
-)
+from tests.helpers.catalog import catalog_selecting, requests_to
+from tests.helpers.expect import canonical, comparable, key_of, pages_needed, parse_utc, since_text
+from tests.helpers.resume import choose_kill_points, interrupt_and_resume, run_tap_process
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from litmos_sandbox import LitmosSandbox
-    from tests.support import TapRun
+    from tests.helpers.tap import TapRun
 
 UTC = dt.timezone.utc
 SECOND = dt.timedelta(seconds=1)
@@ -588,7 +580,7 @@ RESUME_CASES = {"json": (STREAM, 4), "xml": (LOGINS, 4)}  # stream, kill points
 def test_an_interrupted_backfill_resumes_at_the_last_finished_window(
     sandbox: LitmosSandbox, config: dict, tmp_path: Path, response_format: str
 ) -> None:
-    # tests/resume.py's `check_interruptions` compares the resumed run's final state with
+    # tests/helpers/resume.py's `check_interruptions` compares the resumed run's final state with
     # an uninterrupted run's; a date-window bookmark ends at each run's own start, so the
     # same steps are taken here with that one comparison made by hand.
     stream, points = RESUME_CASES[response_format]

@@ -20,7 +20,7 @@ import pytest
 from litmos_sandbox import LitmosSandbox
 from tap_litmos import doctor
 from tap_litmos.tap import TapLitmos
-from tests.support import API_KEY
+from tests.helpers.expect import API_KEY
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

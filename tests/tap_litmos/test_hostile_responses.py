@@ -25,8 +25,11 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.hostile import HostileServer, endless, trickle_body, trickle_headers, whole
-from tests.support import API_KEY, LoopbackServer, catalog_selecting, run_achievements, run_tap
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY
+from tests.helpers.hostile import HostileServer, endless, trickle_body, trickle_headers, whole
+from tests.helpers.loopback import LoopbackServer
+from tests.helpers.tap import run_achievements, run_tap
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

@@ -25,7 +25,9 @@ from litmos_sandbox import LitmosSandbox
 from litmos_sandbox.spec import ORG_STREAMS
 from tap_litmos.progress import SUMMARY_MARKER, RunProgress, StreamPlan, duration
 from tap_litmos.tap import TapLitmos
-from tests.support import API_KEY, TapRun, _Capture, catalog_selecting, requests_to
+from tests.helpers.catalog import catalog_selecting, requests_to
+from tests.helpers.expect import API_KEY
+from tests.helpers.tap import TapRun, _Capture
 
 ROOT = Path(__file__).resolve().parents[2]
 SIX_MONTHS = dt.timedelta(days=183)

@@ -1,5 +1,5 @@
 """One request budget shared by real processes: through a file, and through a real Redis
-server (started by tests/servers.py on 127.0.0.1, never a fake client).
+server (started by tests/helpers/servers.py on 127.0.0.1, never a fake client).
 
 Each worker process takes K slots of a small budget (N per short window) and reports
 when each `acquire()` began and returned. An attempt was admitted somewhere between
@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from tap_litmos.ratelimit import RateLimitBackendError, RequestBudget, budget_name
-from tests import servers
+from tests.helpers import servers
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

@@ -19,22 +19,15 @@ import typing as t
 
 import pytest
 
-from tests.support import (
-    API_PREFIX,
-    catalog_selecting,
-    comparable,
-    key_of,
-    pages_needed,
-    requests_to,
-    run_tap,
-    stream_metadata,
-)
+from tests.helpers.catalog import API_PREFIX, catalog_selecting, requests_to, stream_metadata
+from tests.helpers.expect import comparable, key_of, pages_needed
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from litmos_sandbox import LitmosSandbox
-    from tests.support import TapRun
+    from tests.helpers.tap import TapRun
 
 #: Read whole every run; `users` ... `locations` are plain lists.
 FLAT_SNAPSHOTS = ("users", "teams", "courses", "learning_paths", "instructors", "locations")

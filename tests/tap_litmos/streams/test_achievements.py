@@ -12,7 +12,8 @@ import typing as t
 import pytest
 from singer_sdk.streams.core import Stream
 
-from tests.support import API_KEY, canonical, expected_record, run_achievements
+from tests.helpers.expect import API_KEY, canonical, expected_record
+from tests.helpers.tap import run_achievements
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
