@@ -44,9 +44,10 @@ from tests.helpers.meltano import ROOT, meltano_cli, meltano_env, run_meltano, t
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.platform
+
 UTC = dt.timezone.utc
 
-pytestmark = pytest.mark.meltano
 
 #: The sandbox's /org/* changes fall within the year before today: a start a little over a
 #: year back reads them all in as few 7-day windows as can be (and the newest achievements).

@@ -21,9 +21,9 @@ from tests.helpers.meltano import meltano_cli, meltano_env, run_meltano
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
 
-pytestmark = pytest.mark.meltano
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

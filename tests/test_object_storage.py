@@ -39,6 +39,8 @@ from tests.helpers.tap import run_tap
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.platform
+
 UTC = dt.timezone.utc
 TAP = str(Path(sys.executable).parent / "tap-litmos")
 JSONL_STATE_ID = "dev:tap-litmos-to-target-jsonl"
@@ -149,7 +151,6 @@ def s3fs_or_skip() -> None:
 # --- Meltano's state backend on S3 ------------------------------------------------------
 
 
-@pytest.mark.meltano
 def test_a_fresh_project_copy_on_the_same_s3_state_backend_is_incremental(  # noqa: PLR0915
     s3: object_store.S3Server,
     bucket: str,
@@ -452,7 +453,6 @@ def loaded_tables(url: str, schema: str) -> dict[str, dict[str, t.Any]]:
     return tables
 
 
-@pytest.mark.meltano
 def test_target_postgres_loads_the_same_rows_from_batch_files_as_from_records(
     s3: object_store.S3Server,
     bucket: str,

@@ -25,6 +25,8 @@ from tests.helpers.meltano import meltano_cli
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_FILE = ROOT / "tap-litmos.yml"
 BIN = Path(sys.executable).parent
@@ -275,7 +277,6 @@ def test_plugin_file_equals_the_extractor_in_meltano_yml() -> None:
 # --- end to end: a brand-new Meltano project ------------------------------------------
 
 
-@pytest.mark.meltano
 def test_a_new_meltano_project_adds_the_plugin_from_the_file_and_runs_it(
     sandbox: LitmosSandbox, tmp_path: Path
 ) -> None:

@@ -37,6 +37,8 @@ if t.TYPE_CHECKING:
 
     from litmos_sandbox import LitmosSandbox
 
+pytestmark = pytest.mark.platform
+
 DRIVER = Path(__file__).resolve().parent / "helpers" / "pyairbyte_driver.py"
 ROOT = Path(__file__).resolve().parent.parent
 TAP_CATALOG = json.loads((ROOT / "catalog.json").read_text())

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tap_litmos.settings import CONFIG_SCHEMA
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 TAP = str(Path(sys.executable).parent / "tap-litmos")

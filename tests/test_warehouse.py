@@ -44,9 +44,10 @@ from tests.helpers.meltano import ROOT, meltano_cli, meltano_env, run_meltano, t
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.platform
+
 UTC = dt.timezone.utc
 
-pytestmark = pytest.mark.meltano
 
 #: Not UTC, so that nothing can lean on the server's zone by accident.
 SERVER_TIMEZONE = "America/Los_Angeles"

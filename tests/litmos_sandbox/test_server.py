@@ -26,6 +26,8 @@ from litmos_sandbox.wire import (
     decode_wcf_json_date,
 )
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 

@@ -20,6 +20,8 @@ from litmos_sandbox.wire import (
     xml_date,
 )
 
+pytestmark = pytest.mark.unit
+
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 

@@ -38,6 +38,8 @@ if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
     from tests.helpers.airbyte_source import SourceRun
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 #: The tap's own discover output, committed: the reference for the Airbyte catalog.
 TAP_CATALOG = json.loads((ROOT / "catalog.json").read_text())

@@ -29,6 +29,8 @@ if t.TYPE_CHECKING:
 
     from tests.helpers.tap import TapRun
 
+pytestmark = pytest.mark.unit
+
 UTC = dt.timezone.utc
 FORMATS = ("json", "xml")
 STREAMS = LitmosSandbox.streams()  # every endpoint the sandbox serves

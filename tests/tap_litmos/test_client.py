@@ -16,6 +16,8 @@ from tests.helpers.tap import run_achievements
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
 
+pytestmark = pytest.mark.unit
+
 
 def ids(records: list[dict]) -> set[int]:
     return {r["AchievementId"] for r in records}

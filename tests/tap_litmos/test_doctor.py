@@ -25,6 +25,8 @@ from tests.helpers.expect import API_KEY
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.e2e
+
 DEFAULT_STREAMS = 20
 PERMISSION = "You do not have the proper permissions for this call."
 

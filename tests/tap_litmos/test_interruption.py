@@ -30,6 +30,8 @@ if t.TYPE_CHECKING:
 
     from tests.helpers.resume import ResumeResult
 
+pytestmark = pytest.mark.e2e
+
 STREAM = "achievements"
 PAGE = 50  # rows a request: every sync below spans 7 to 13 pages
 POINTS = 5  # kill points a scenario

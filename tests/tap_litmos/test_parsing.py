@@ -28,6 +28,8 @@ from tap_litmos.parsing import (
     xml_rows,
 )
 
+pytestmark = pytest.mark.unit
+
 UTC = dt.timezone.utc
 
 # Each JSON value below was computed by hand from the WCF rule: the UTC wall clock W is

@@ -100,6 +100,7 @@ def cli_run(
     return done.stderr.splitlines(), states, done.returncode
 
 
+@pytest.mark.e2e
 def test_a_six_month_backfill_and_a_nightly_run_fit_their_line_budgets(
     demo_sandbox: LitmosSandbox, tmp_path: Path
 ) -> None:
@@ -169,6 +170,7 @@ def plan_watcher(sandbox: LitmosSandbox) -> t.Iterator[_PlanWatcher]:
     logger.setLevel(level)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("page_size", [1000, 3])
 def test_the_plan_comes_before_any_request_and_its_windows_are_exact(
     sandbox: LitmosSandbox,
@@ -200,6 +202,7 @@ def test_the_plan_comes_before_any_request_and_its_windows_are_exact(
         assert served > planned
 
 
+@pytest.mark.unit
 def test_without_a_start_date_the_plan_waits_for_the_one_request_that_finds_the_start(
     sandbox: LitmosSandbox, config: dict, plan_watcher: _PlanWatcher
 ) -> None:
@@ -209,6 +212,7 @@ def test_without_a_start_date_the_plan_waits_for_the_one_request_that_finds_the_
     assert (probe["path"], probe["params"]["sort"]) == ("/v1.svc/users/details", "CreatedDate")
 
 
+@pytest.mark.unit
 def test_the_plan_line_says_how_long_the_requests_take_at_the_budget(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -226,6 +230,7 @@ def test_the_plan_line_says_how_long_the_requests_take_at_the_budget(
 # --- The summary against the request log and the records --------------------------------
 
 
+@pytest.mark.unit
 def test_the_summary_counts_rows_requests_retries_and_nulls_as_they_happened(
     sandbox: LitmosSandbox,
     config: dict,
@@ -266,6 +271,7 @@ def test_the_summary_counts_rows_requests_retries_and_nulls_as_they_happened(
     assert total.split()[1:3] == [f"{figures['rows']:,}", str(figures["requests"])]
 
 
+@pytest.mark.unit
 def test_a_failed_run_still_ends_with_its_summary_naming_the_stream(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -289,6 +295,7 @@ def test_a_failed_run_still_ends_with_its_summary_naming_the_stream(
 # --- Progress lines: on a slow run, and their cadence on a fake clock --------------------
 
 
+@pytest.mark.unit
 def test_a_slow_stream_gets_progress_lines(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -323,6 +330,7 @@ def _stream(name: str) -> t.Any:
     return types.SimpleNamespace(name=name, parent_stream_type=None, child_streams=[])
 
 
+@pytest.mark.unit
 def test_progress_lines_come_after_30_s_and_at_most_every_30_s(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -360,6 +368,7 @@ def test_progress_lines_come_after_30_s_and_at_most_every_30_s(
     assert lines[-1][1].endswith("100 requests sent, at least 10 to go, about 12 s left")
 
 
+@pytest.mark.unit
 def test_requests_left_follow_the_pages_per_window_so_far() -> None:
     clock = _Clock()
     progress = RunProgress(logging.getLogger("progress-test"), requests_per_minute=0, clock=clock)
@@ -377,6 +386,7 @@ def test_requests_left_follow_the_pages_per_window_so_far() -> None:
 # --- Quiet by default, loud on request -------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_sdk_chatter_is_demoted_to_debug_not_lost(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -390,6 +400,7 @@ def test_sdk_chatter_is_demoted_to_debug_not_lost(
     assert {r.levelname for r in begun} == {"DEBUG"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("level", "shown"), [(None, False), ("WARNING", False), ("INFO", True)])
 def test_metric_lines_follow_metrics_log_level(
     sandbox: LitmosSandbox,

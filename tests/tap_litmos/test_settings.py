@@ -6,6 +6,8 @@ import pytest
 
 from tap_litmos.settings import CONFIG_SCHEMA, REGION_URLS, base_url, find_problems
 
+pytestmark = pytest.mark.unit
+
 GOOD = {"api_key": "k-123", "source": "acme", "start_date": "2024-01-01"}
 
 

@@ -65,6 +65,7 @@ def messages_of(run: TapRun, stream: str) -> list[dict]:
 # --- Snapshots ------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("response_format", ["json", "xml"])
 def test_each_run_activates_a_version_after_the_records_that_carry_it(
     sandbox: LitmosSandbox, config: dict, response_format: str
@@ -100,6 +101,7 @@ def test_each_run_activates_a_version_after_the_records_that_carry_it(
     assert versions[0] <= versions[1]
 
 
+@pytest.mark.unit
 def test_a_run_that_dies_in_a_snapshot_activates_no_version_of_it(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
@@ -125,6 +127,7 @@ def test_a_run_that_dies_in_a_snapshot_activates_no_version_of_it(
     assert activated == ["teams"]
 
 
+@pytest.mark.unit
 def test_with_batch_files_the_version_goes_first(
     sandbox: LitmosSandbox, config: dict, tmp_path: Path
 ) -> None:
@@ -143,6 +146,7 @@ def test_with_batch_files_the_version_goes_first(
         assert "RECORD" not in types, stream
 
 
+@pytest.mark.unit
 def test_a_deleted_user_is_gone_from_the_next_run(sandbox: LitmosSandbox, config: dict) -> None:
     streams = ("users", "instructors", "user_badges")
     catalog = catalog_selecting(config, *streams)
@@ -166,6 +170,7 @@ def test_a_deleted_user_is_gone_from_the_next_run(sandbox: LitmosSandbox, config
     assert not [r for r in requests_to(sandbox, "user_badges") if gone in r["path"]]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("page_size", [4, 5, 1000])
 def test_snapshot_requests_are_one_per_page(
     sandbox: LitmosSandbox, config: dict, page_size: int
@@ -191,6 +196,7 @@ def test_snapshot_requests_are_one_per_page(
         assert exact_multiples >= 3  # users 20, courses 16, learning_paths 4, locations 4
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("response_format", ["json", "xml"])
 @pytest.mark.parametrize(
     "streams",
@@ -214,6 +220,7 @@ def test_sessions_cost_two_requests_and_their_days_none(
             assert messages_of(run, stream) == []  # read for its days, never written
 
 
+@pytest.mark.unit
 def test_session_paging_walks_past_and_future_separately(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
@@ -239,6 +246,7 @@ def test_session_paging_walks_past_and_future_separately(
 # --- Opt-in children ----------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_opt_in_streams_are_not_selected_by_default_in_discovery(
     tmp_path: Path, config: dict
 ) -> None:
@@ -260,6 +268,7 @@ def test_opt_in_streams_are_not_selected_by_default_in_discovery(
     assert len(by_default) == 23
 
 
+@pytest.mark.unit
 def test_a_default_run_leaves_the_opt_in_streams_out(sandbox: LitmosSandbox, config: dict) -> None:
     run = run_tap({**config, "start_date": recent_start(sandbox)})  # no catalog: the defaults
     for stream in OPT_IN:
@@ -272,6 +281,7 @@ def test_a_default_run_leaves_the_opt_in_streams_out(sandbox: LitmosSandbox, con
     } & set(OPT_IN)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("response_format", ["json", "xml"])
 @pytest.mark.parametrize("child", OPT_IN)
 @pytest.mark.parametrize("with_parent", [True, False], ids=["with-parent", "alone"])
@@ -309,6 +319,7 @@ def test_an_opt_in_child_costs_one_request_per_parent(
     assert len(parent_requests) == (1 if parent == "users" else 2)
 
 
+@pytest.mark.unit
 def test_the_state_stays_flat_with_every_child_selected(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
@@ -330,6 +341,7 @@ def test_the_state_stays_flat_with_every_child_selected(
     assert len(json.dumps(run.final_state)) < 40 * parents  # does not grow with parents
 
 
+@pytest.mark.unit
 def test_a_parent_deleted_between_its_list_and_its_child_request_is_skipped(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -17,6 +17,8 @@ from tests.helpers.expect import API_KEY
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
 
+pytestmark = pytest.mark.e2e
+
 MODES = {"sync": [], "test": ["--test"], "discover": ["--discover"]}
 
 

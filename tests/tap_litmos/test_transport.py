@@ -17,6 +17,8 @@ from tap_litmos.transport import (
 )
 from tests.helpers.loopback import LoopbackServer
 
+pytestmark = pytest.mark.unit
+
 
 def response(status: int, headers: dict[str, str] | None = None) -> requests.Response:
     resp = requests.Response()

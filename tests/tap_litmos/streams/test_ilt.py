@@ -18,6 +18,8 @@ from tests.helpers.tap import run_tap
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
 
+pytestmark = pytest.mark.unit
+
 UTC = dt.timezone.utc
 
 
