@@ -5,6 +5,7 @@ Works on a fresh machine with only python3 and pip: the first run builds .venv.
     python3 run_tests.py                  # ruff, then every test (the README's command, CI)
     python3 run_tests.py --fast           # ruff, then the unit tier: the quick loop
     python3 run_tests.py --tier e2e       # one tier (unit, e2e or platform), no lint
+    python3 run_tests.py --lint           # the lint pass alone
     python3 run_tests.py tests/tap_litmos -k paging   # pytest arguments: those tests, no lint
 
 Pytest arguments may follow `--fast` and `--tier NAME` (`--fast -x -q`). The tiers are
@@ -67,6 +68,8 @@ def arguments(argv: list[str]) -> tuple[bool, list[str]]:
 
 def main() -> int | str:
     """Lint when asked, then pytest; the exit status (or the lint failure message)."""
+    if sys.argv[1:] == ["--lint"]:
+        return lint()
     with_lint, pytest_args = arguments(sys.argv[1:])
     if with_lint and lint():
         return "Lint failed: `.venv/bin/ruff check --fix . && .venv/bin/ruff format .` fixes most."
