@@ -1,4 +1,5 @@
-"""Setting validation as a pure function (the CLI behaviour is tested in test_cli.py)."""
+"""Setting validation as a pure function (the command line refusing bad settings is tested in
+test_tap.py)."""
 
 from __future__ import annotations
 

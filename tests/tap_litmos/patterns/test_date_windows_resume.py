@@ -16,7 +16,7 @@ import pytest
 from tests.helpers.catalog import catalog_selecting
 from tests.helpers.expect import canonical, key_of, parse_utc, since_text
 from tests.helpers.resume import choose_kill_points, interrupt_and_resume, run_tap_process
-from tests.tap_litmos.test_date_windows import (
+from tests.tap_litmos.patterns.test_date_windows import (
     LOGINS,
     MAX_SPAN,
     OVERLAP,

@@ -1,4 +1,7 @@
-"""The achievements stream against the sandbox: records, paging, state, user ids.
+"""The descending-since pattern (`DescendingSinceStream`), through `achievements`, its stream.
+
+Newest first with a server-side `since`: records, paging, the early stop at rows older
+than the cutoff, the bookmark and the boundary second, lookback and overlap, user ids.
 
 Every expectation is derived from the sandbox's ground truth and request log.
 """

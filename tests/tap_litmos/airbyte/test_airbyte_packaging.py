@@ -21,7 +21,7 @@ import yaml
 
 from tests.helpers.airbyte_source import run_source
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 

@@ -40,7 +40,7 @@ if t.TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: The tap's own discover output, committed: the reference for the Airbyte catalog.
 TAP_CATALOG = json.loads((ROOT / "catalog.json").read_text())
 FAN_OUTS = ["user_badges", "ilt_rollcall", "ilt_attendance"]
