@@ -34,6 +34,7 @@ from tests.helpers import object_store, servers
 from tests.helpers.catalog import catalog_selecting
 from tests.helpers.expect import API_KEY, expected_record
 from tests.helpers.meltano import meltano_cli, target_postgres_env
+from tests.helpers.singer import parse_text
 from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
@@ -287,7 +288,7 @@ def run_tap_cli(config: dict, catalog: dict, folder: Path, env: dict[str, str]) 
     )
     assert result.returncode == 0, result.stderr[-5000:]
     assert API_KEY not in result.stdout + result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines() if line]
+    return parse_text(result.stdout, "tap-litmos")
 
 
 def test_batch_messages_name_files_in_the_bucket_that_hold_the_sandbox_truth(

@@ -29,6 +29,7 @@ from tests.helpers.catalog import catalog_selecting
 from tests.helpers.expect import API_KEY
 from tests.helpers.hostile import HostileServer, endless, trickle_body, trickle_headers, whole
 from tests.helpers.loopback import LoopbackServer
+from tests.helpers.singer import parse_text
 from tests.helpers.tap import run_achievements, run_tap
 
 if t.TYPE_CHECKING:
@@ -50,7 +51,7 @@ class CliRun(t.NamedTuple):
     wall_seconds: float
 
     def messages(self) -> list[dict]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+        return parse_text(self.stdout.decode(), "tap-litmos")
 
     def of_type(self, kind: str, stream: str | None = None) -> list[dict]:
         return [

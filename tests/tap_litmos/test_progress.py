@@ -27,6 +27,7 @@ from tap_litmos.progress import SUMMARY_MARKER, RunProgress, StreamPlan, duratio
 from tap_litmos.tap import TapLitmos
 from tests.helpers.catalog import catalog_selecting, requests_to
 from tests.helpers.expect import API_KEY
+from tests.helpers.singer import parse_text
 from tests.helpers.tap import TapRun, _Capture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +73,7 @@ def sync(
                 **progress,
             )
         tap.sync_all()
-    return TapRun([json.loads(line) for line in out.text().splitlines() if line], None, tap)
+    return TapRun(parse_text(out.text()), None, tap)
 
 
 # --- The command line, as a user runs it: line budgets ---------------------------------
