@@ -592,7 +592,9 @@ def test_a_redirect_from_https_to_http_on_the_same_host_and_port_is_refused(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_file))  # trust the test's own CA
     try:
         port = server.server_address[1]
