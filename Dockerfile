@@ -5,7 +5,7 @@
 #
 # The image itself is untested: no container runtime is available where tap-litmos is
 # built and tested. What it runs is tested: `pip install .` into a clean virtualenv with
-# the pinned versions, then `source-litmos spec` (tests/tap_litmos/test_airbyte_packaging.py).
+# the pinned versions, then `source-litmos spec` (tests/tap_litmos/airbyte/test_airbyte_packaging.py).
 FROM python:3.11-slim
 
 WORKDIR /airbyte/integration_code

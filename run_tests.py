@@ -1,8 +1,15 @@
-"""Run the lint pass and the whole test suite: `python3 run_tests.py [pytest arguments]`.
+"""Run the lint pass and the tests: `python3 run_tests.py [--fast | --tier NAME] [pytest args]`.
 
-Works on a fresh machine with only python3 and pip: the first run builds .venv. With no
-arguments (as CI and the README run it) ruff checks and format-checks the whole tree and
-mypy type-checks tap_litmos/ first; with pytest arguments (a file, `-k ...`) only those tests run.
+Works on a fresh machine with only python3 and pip: the first run builds .venv.
+
+    python3 run_tests.py                  # ruff and mypy, then every test (README, CI)
+    python3 run_tests.py --fast           # ruff, then the unit tier: the quick loop
+    python3 run_tests.py --tier e2e       # one tier (unit, e2e or platform), no lint
+    python3 run_tests.py --lint           # the lint pass alone
+    python3 run_tests.py tests/tap_litmos -k paging   # pytest arguments: those tests, no lint
+
+Pytest arguments may follow `--fast` and `--tier NAME` (`--fast -x -q`). The tiers are
+pytest markers (pyproject.toml); docs/development.md, "Tests and tiers", says what each holds.
 """
 
 from __future__ import annotations
@@ -36,9 +43,47 @@ def lint() -> int:
     return 0
 
 
-if len(sys.argv) == 1 and lint():
-    sys.exit(
-        "Lint failed: `.venv/bin/ruff check --fix . && .venv/bin/ruff format .` fixes most;"
-        " `.venv/bin/mypy` shows the type errors."
-    )
-sys.exit(pytest.main(["-p", "no:cacheprovider", *sys.argv[1:]]))
+TIERS = ("unit", "e2e", "platform")
+
+
+def arguments(argv: list[str]) -> tuple[bool, list[str]]:
+    """Whether to lint first, and the pytest arguments, from this script's arguments."""
+    args = list(argv)
+    fast = "--fast" in args
+    if fast:
+        args.remove("--fast")
+    tiers = []
+    while "--tier" in args or any(a.startswith("--tier=") for a in args):
+        at = next(i for i, a in enumerate(args) if a == "--tier" or a.startswith("--tier="))
+        option = args.pop(at)
+        if option == "--tier":
+            if at == len(args):
+                sys.exit(f"--tier needs a name: {', '.join(TIERS)}")
+            option = args.pop(at)
+        tiers.append(option.removeprefix("--tier="))
+    for tier in tiers:
+        if tier not in TIERS:
+            sys.exit(f"unknown tier {tier!r}: {', '.join(TIERS)}")
+    if fast and tiers:
+        sys.exit("--fast is the unit tier with the lint pass: give one of --fast, --tier")
+    if fast:
+        tiers = ["unit"]
+    marker = ["-m", " or ".join(tiers)] if tiers else []
+    return fast or not argv, [*marker, *args]
+
+
+def main() -> int | str:
+    """Lint when asked, then pytest; the exit status (or the lint failure message)."""
+    if sys.argv[1:] == ["--lint"]:
+        return lint()
+    with_lint, pytest_args = arguments(sys.argv[1:])
+    if with_lint and lint():
+        return (
+            "Lint failed: `.venv/bin/ruff check --fix . && .venv/bin/ruff format .` fixes most;"
+            " `.venv/bin/mypy` shows the type errors."
+        )
+    return pytest.main(["-p", "no:cacheprovider", *pytest_args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

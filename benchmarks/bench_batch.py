@@ -11,13 +11,13 @@ start-up included), then the loaded rows are counted:
 - `batch-s3`: the tap writes gzipped JSON-lines files (the SDK's `batch_config`, 10 000
   rows a file) to an S3 bucket and sends BATCH messages naming them; target-postgres reads
   the files from the bucket. The bucket is moto's S3-compatible server on 127.0.0.1
-  (`tests/object_store.py`): the production code path (s3fs, the S3 API over HTTP), with
+  (`tests/helpers/object_store.py`): the production code path (s3fs, the S3 API over HTTP), with
   no network latency and no bandwidth limit, so real S3 can only be slower;
 - `batch-file`: the same files in a local folder (`file://`): BATCH without any storage
   service, the lower bound of what the S3 path costs.
 
 Everything is local: the Litmos sandbox in its own process (no throttling, so the request
-budget does not set the pace), a real PostgreSQL server from `tests/servers.py` (one fresh
+budget does not set the pace), a real PostgreSQL server from `tests/helpers/servers.py` (one fresh
 database per mode), and the Meltano plugins installed once into a temporary folder (not
 timed). target-postgres runs with the settings of meltano.yml (record metadata on,
 `use_copy` at its default). Results: a markdown table on stdout, and the run added to
@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench_achievements import API_KEY, BASELINE, start_sandbox, timed  # noqa: E402
 
-from tests import object_store, servers  # noqa: E402
-from tests.support import MELTANO, target_postgres_env  # noqa: E402
+from tests.helpers import object_store, servers  # noqa: E402
+from tests.helpers.meltano import MELTANO, target_postgres_env  # noqa: E402
 
 MODES = ("record", "batch-s3", "batch-file")
 BUCKET = "litmos-bench"

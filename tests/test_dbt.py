@@ -13,7 +13,7 @@ Litmos between the loads, and `dbt build` (models and dbt's own tests) runs afte
   the variables set (`litmos_as_of`, `litmos_expiring_days`), the ILT fan-outs not loaded.
 
 After each load every row of every mart is compared with the marts computed in Python
-from the truth (tests/marts_reference.py, never from the SQL). The changes between the
+from the truth (tests/helpers/marts_reference.py, never from the SQL). The changes between the
 loads are the cases that must change the answer, or must not: an assignment removed
 (Active = false) whose only route it was, one removed route of an assignment that has
 another, a learner moving to another team, an overdue course completed, achievements
@@ -36,23 +36,18 @@ from psycopg import sql
 
 from litmos_sandbox import LitmosSandbox
 from litmos_sandbox.spec import ORG_STREAMS
-from tests import marts_reference as reference
-from tests import servers
-from tests.support import (
-    API_KEY,
-    ROOT,
-    meltano_cli,
-    meltano_env,
-    run_meltano,
-    target_postgres_env,
-)
+from tests.helpers import marts_reference as reference
+from tests.helpers import servers
+from tests.helpers.expect import API_KEY
+from tests.helpers.meltano import ROOT, meltano_cli, meltano_env, run_meltano, target_postgres_env
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.platform
+
 UTC = dt.timezone.utc
 
-pytestmark = pytest.mark.meltano
 
 #: The sandbox's /org/* changes fall within the year before today: a start a little over a
 #: year back reads them all in as few 7-day windows as can be (and the newest achievements).
@@ -538,7 +533,7 @@ def test_the_append_only_tables_keep_every_version(scenario: Scenario) -> None:
     assert removed == expected
 
 
-def test_opt_in_streams_not_loaded_leave_empty_models_and_null_counts(scenario: Scenario) -> None:
+def test_fan_out_streams_not_loaded_leave_empty_models_and_null_counts(scenario: Scenario) -> None:
     for model in (
         "stg_litmos__user_badges",
         "stg_litmos__ilt_rollcall",

@@ -16,21 +16,15 @@ import duckdb
 import pytest
 
 from tap_litmos.streams import STREAM_TYPES
-from tests.support import (
-    API_KEY,
-    canonical,
-    expected_record,
-    meltano_cli,
-    meltano_env,
-    run_meltano,
-)
+from tests.helpers.expect import API_KEY, canonical, expected_record
+from tests.helpers.meltano import meltano_cli, meltano_env, run_meltano
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
 
-pytestmark = pytest.mark.meltano
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

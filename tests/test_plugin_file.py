@@ -31,10 +31,13 @@ try:
 except ImportError:  # Python < 3.11
     import tomli as tomllib  # type: ignore[no-redef]
 
-from tests.support import API_KEY, expected_record, meltano_cli
+from tests.helpers.expect import API_KEY, expected_record
+from tests.helpers.meltano import meltano_cli
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_FILE = ROOT / "tap-litmos.yml"
@@ -280,7 +283,6 @@ def test_plugin_file_equals_the_extractor_in_meltano_yml() -> None:
 # --- end to end: a brand-new Meltano project ------------------------------------------
 
 
-@pytest.mark.meltano
 def test_a_new_meltano_project_adds_the_plugin_from_the_file_and_runs_it(
     sandbox: LitmosSandbox, tmp_path: Path
 ) -> None:

@@ -1,9 +1,9 @@
 """PyAirbyte, a real Airbyte client, reads the sandbox through `source-litmos`.
 
-PyAirbyte 0.71.3 runs in a virtualenv of its own (tests/pyairbyte_env.py, built by the
+PyAirbyte 0.71.3 runs in a virtualenv of its own (tests/helpers/pyairbyte_env.py, built by the
 test command on first use), offline, as a user's script would: `get_source` with the
 console script as local executable, `check`, discover, `read` into a DuckDB cache. One
-driver process (tests/pyairbyte_driver.py) serves every call of this module; the
+driver process (tests/helpers/pyairbyte_driver.py) serves every call of this module; the
 sandbox runs here, so a test changes Litmos between two reads.
 
 Every source process PyAirbyte starts is a small recording wrapper around
@@ -27,16 +27,19 @@ from pathlib import Path
 
 import pytest
 
-from tests import pyairbyte_env
-from tests.airbyte_source import SOURCE, run_source
-from tests.support import API_KEY, canonical, key_of, requests_to
+from tests.helpers import pyairbyte_env
+from tests.helpers.airbyte_source import SOURCE, run_source
+from tests.helpers.catalog import requests_to
+from tests.helpers.expect import API_KEY, canonical, key_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from litmos_sandbox import LitmosSandbox
 
-DRIVER = Path(__file__).resolve().parent / "pyairbyte_driver.py"
+pytestmark = pytest.mark.platform
+
+DRIVER = Path(__file__).resolve().parent / "helpers" / "pyairbyte_driver.py"
 ROOT = Path(__file__).resolve().parent.parent
 TAP_CATALOG = json.loads((ROOT / "catalog.json").read_text())
 DEFAULT_STREAMS = sorted(

@@ -1,13 +1,13 @@
 """A real warehouse: `meltano run tap-litmos target-postgres` into a real PostgreSQL.
 
 The PostgreSQL server is started here, on a free port of 127.0.0.1 in a temporary
-directory (`tests/servers.py`), and stopped at the end; its default TimeZone is US
+directory (`tests/helpers/servers.py`), and stopped at the end; its default TimeZone is US
 Pacific on purpose, so a date-time that relied on the server's zone would land at the
 wrong instant. The loader is the one meltano.yml declares: MeltanoLabs target-postgres
 with date-times as `timestamp with time zone` (loaders/target-postgres-timestamptz),
 configured only through the environment, as a deployment would configure it.
 
-Every stream is selected (the three opt-in fan-outs too, `TAP_LITMOS__SELECT`). Two
+Every stream is selected (the three fan-outs too, `TAP_LITMOS__SELECT`). Two
 runs, with changes in the sandbox between them (a user deleted, a link removed in every
 link stream, a course result touched, achievements added), then the tables are compared
 with the sandbox's ground truth: one row per primary key (the boundary re-reads of the
@@ -37,23 +37,18 @@ from psycopg import sql
 from litmos_sandbox import LitmosSandbox
 from scripts.regenerate import incremental_streams, link_streams
 from tap_litmos.streams import STREAM_TYPES
-from tests import servers
-from tests.support import (
-    API_KEY,
-    ROOT,
-    catalog_selecting,
-    meltano_cli,
-    meltano_env,
-    run_meltano,
-    target_postgres_env,
-)
+from tests.helpers import servers
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY
+from tests.helpers.meltano import ROOT, meltano_cli, meltano_env, run_meltano, target_postgres_env
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.platform
+
 UTC = dt.timezone.utc
 
-pytestmark = pytest.mark.meltano
 
 #: Not UTC, so that nothing can lean on the server's zone by accident.
 SERVER_TIMEZONE = "America/Los_Angeles"
@@ -184,7 +179,7 @@ def warehouse(
             TAP_LITMOS_API_KEY=API_KEY,
             TAP_LITMOS_START_DATE=START_DATE.isoformat(),
             TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",
-            # Every stream, the opt-in fan-outs (user_badges, ilt_rollcall, ilt_attendance) too.
+            # Every stream, the fan-outs (user_badges, ilt_rollcall, ilt_attendance) too.
             TAP_LITMOS__SELECT=json.dumps(["*.*"]),
             **target_postgres_env(postgres, DATABASE),
         )

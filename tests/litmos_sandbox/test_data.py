@@ -11,6 +11,8 @@ import pytest
 
 from litmos_sandbox.data import LITMOS_FIELDS, SPECIAL_DATES, Achievement, Dataset
 
+pytestmark = pytest.mark.unit
+
 ID_RE = re.compile(r"[A-Za-z0-9_-]{12,22}")
 
 

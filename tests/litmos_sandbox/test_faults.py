@@ -15,6 +15,8 @@ from litmos_sandbox import LitmosSandbox
 from litmos_sandbox.faults import FaultPlan, Throttle
 from litmos_sandbox.wire import MSG_401, MSG_403, MSG_404, MSG_503
 
+pytestmark = pytest.mark.unit
+
 Q = {"source": "t", "format": "json", "limit": 10}
 
 

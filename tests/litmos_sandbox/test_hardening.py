@@ -18,6 +18,8 @@ from litmos_sandbox.__main__ import _parser
 from litmos_sandbox.faults import FAULT_KINDS
 from litmos_sandbox.wire import MSG_429, MSG_503
 
+pytestmark = pytest.mark.unit
+
 Q = {"source": "t", "format": "json", "limit": 10}
 
 

@@ -15,6 +15,8 @@ import pytest
 
 from litmos_sandbox.wire import MSG_401, MSG_403_PERMISSION, PACIFIC
 
+pytestmark = pytest.mark.unit
+
 ORG_WINDOW = {"source": "t", "format": "json", "limit": 1000}
 
 

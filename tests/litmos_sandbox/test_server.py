@@ -25,6 +25,8 @@ from litmos_sandbox.wire import (
     decode_wcf_json_date,
 )
 
+pytestmark = pytest.mark.e2e
+
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 

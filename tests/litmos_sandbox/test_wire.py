@@ -26,6 +26,8 @@ from litmos_sandbox.render import PageRenderer
 from litmos_sandbox.spec import ACHIEVEMENTS
 from litmos_sandbox.wire import decode_wcf_json_date, html_encode, wcf_json_date, xml_date
 
+pytestmark = pytest.mark.unit
+
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 

@@ -18,6 +18,8 @@ from litmos_sandbox.spec import ENDPOINTS, ORG_STREAMS, SESSION_COURSE, Endpoint
 from litmos_sandbox.wire import MSG_401, MSG_403, MSG_406_LIMIT, MSG_406_RANGE, decode_wcf_json_date
 from litmos_sandbox.world import ACCOUNT_START, World
 
+pytestmark = pytest.mark.unit
+
 KEY = "world-key"
 NOW = datetime(2026, 11, 28, 0, 0, 0)
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"

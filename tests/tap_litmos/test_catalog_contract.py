@@ -1,7 +1,7 @@
 """What every stream promises, checked once as a contract over the whole catalog.
 
 Two runs of the real tap against one sandbox over HTTP, one per `response_format`,
-with every stream selected (the opt-in ones too) and a `start_date` well before the
+with every stream selected (the fan-outs too) and a `start_date` well before the
 data. Each stream's records must equal the sandbox's ground truth (ids and values),
 with unique keys, fields named and ordered as its schema, JSON equal to XML, values of
 the declared types, and every id that points at another stream found in that stream's
@@ -21,25 +21,21 @@ import pytest
 from litmos_sandbox import LitmosSandbox
 from litmos_sandbox.spec import ORG_STREAMS
 from tap_litmos.streams import STREAM_TYPES
-from tests.support import (
-    API_KEY,
-    canonical,
-    catalog_selecting,
-    comparable,
-    key_of,
-    parse_utc,
-    run_tap,
-)
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY, canonical, comparable, key_of, parse_utc
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tests.support import TapRun
+    from tests.helpers.tap import TapRun
+
+pytestmark = pytest.mark.unit
 
 UTC = dt.timezone.utc
 FORMATS = ("json", "xml")
 STREAMS = LitmosSandbox.streams()  # every endpoint the sandbox serves
-OPT_IN = [s.name for s in STREAM_TYPES if not s.selected_by_default]  # a request per parent
+FAN_OUT = [s.name for s in STREAM_TYPES if not s.selected_by_default]  # a request per parent
 #: The sandbox's field kinds and the JSON Schema each must have in the tap's SCHEMA.
 KIND_TYPES = {
     "str": ("string", None),
@@ -134,7 +130,7 @@ def test_the_catalog_has_every_endpoint_of_the_sandbox(contract: Contract) -> No
     catalog = catalog_selecting(config)
     assert sorted(e["tap_stream_id"] for e in catalog["streams"]) == sorted(STREAMS)
     assert sorted(STREAMS) == sorted(s.name for s in STREAM_TYPES)
-    assert set(OPT_IN) < set(STREAMS)
+    assert set(FAN_OUT) < set(STREAMS)
 
 
 def test_the_start_date_is_before_every_change(contract: Contract) -> None:

@@ -10,10 +10,13 @@ import typing as t
 import pytest
 
 from tap_litmos import run_context
-from tests.support import expected_record, run_achievements
+from tests.helpers.expect import expected_record
+from tests.helpers.tap import run_achievements
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
+
+pytestmark = pytest.mark.unit
 
 
 def ids(records: list[dict]) -> set[int]:
@@ -171,7 +174,7 @@ def test_every_attempt_takes_a_slot_of_the_request_budget(
 
 
 def test_requests_say_who_sends_them(sandbox: LitmosSandbox, config: dict) -> None:
-    from tests.support import LoopbackServer
+    from tests.helpers.loopback import LoopbackServer
 
     with LoopbackServer() as api:
         run_achievements({**config, "api_url": f"{api.origin}/v1.svc"})
@@ -183,7 +186,7 @@ def test_requests_say_who_sends_them(sandbox: LitmosSandbox, config: dict) -> No
 def test_a_redirect_to_another_host_fails_the_run_and_the_key_never_goes_there(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float]
 ) -> None:
-    from tests.support import LoopbackServer
+    from tests.helpers.loopback import LoopbackServer
 
     with LoopbackServer("127.0.0.2") as elsewhere:
         sandbox.configure(redirect_base=elsewhere.origin)
@@ -216,7 +219,7 @@ def test_a_redirect_on_the_same_host_is_followed(
 def test_a_body_of_the_wrong_shape_fails_at_once_with_one_line(
     config: dict, retry_sleeps: list[float], body: bytes, message: str
 ) -> None:
-    from tests.support import LoopbackServer
+    from tests.helpers.loopback import LoopbackServer
 
     with LoopbackServer(reply=(200, {"Content-Type": "application/json"}, body)) as api:
         run = run_achievements({**config, "api_url": f"{api.origin}/v1.svc"}, allow_failure=True)

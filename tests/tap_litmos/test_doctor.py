@@ -21,10 +21,12 @@ from litmos_sandbox import LitmosSandbox
 from tap_litmos import doctor
 from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.tap import TapLitmos
-from tests.support import API_KEY
+from tests.helpers.expect import API_KEY
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+
+pytestmark = pytest.mark.e2e
 
 DEFAULT_STREAMS = sum(s.selected_by_default for s in STREAM_TYPES)
 PERMISSION = "You do not have the proper permissions for this call."

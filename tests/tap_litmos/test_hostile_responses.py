@@ -25,8 +25,12 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.hostile import HostileServer, endless, trickle_body, trickle_headers, whole
-from tests.support import API_KEY, LoopbackServer, catalog_selecting, run_achievements, run_tap
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY
+from tests.helpers.hostile import HostileServer, endless, trickle_body, trickle_headers, whole
+from tests.helpers.loopback import LoopbackServer
+from tests.helpers.singer import parse_text
+from tests.helpers.tap import run_achievements, run_tap
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
@@ -47,7 +51,7 @@ class CliRun(t.NamedTuple):
     wall_seconds: float
 
     def messages(self) -> list[dict]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+        return parse_text(self.stdout.decode(), "tap-litmos")
 
     def of_type(self, kind: str, stream: str | None = None) -> list[dict]:
         return [
@@ -140,6 +144,7 @@ def achievement_rows(*rows: dict) -> bytes:
 # --- 1, 2. Data that must never be written --------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("response_format", ["json", "xml"])
 def test_an_error_envelope_with_status_200_is_never_read_as_rows(
     sandbox: LitmosSandbox, config: dict, response_format: str
@@ -185,6 +190,7 @@ def _page(rows: list[dict], response_format: str) -> tuple[bytes, str]:
     return f"<Achievements {ns}>{body}</Achievements>".encode(), "application/xml"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("response_format", ["json", "xml"])
 @pytest.mark.parametrize("case", list(ROWS_WITHOUT_KEYS))
 def test_a_row_without_its_key_fails_the_run_before_any_state(
@@ -203,6 +209,7 @@ def test_a_row_without_its_key_fails_the_run_before_any_state(
     assert not [m for m in run.messages if m["type"] == "STATE" and m["value"].get("bookmarks")]
 
 
+@pytest.mark.unit
 def test_a_window_row_without_its_replication_key_fails_the_run(
     sandbox: LitmosSandbox, config: dict
 ) -> None:
@@ -219,6 +226,7 @@ def test_a_window_row_without_its_replication_key_fails_the_run(
 # --- 3. The key in no byte of output ----------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("level", ["INFO", "DEBUG"])
 def test_a_server_echoing_the_key_never_gets_it_into_the_output(
     sandbox: LitmosSandbox, tmp_path: Path, level: str
@@ -242,6 +250,7 @@ def test_a_server_echoing_the_key_never_gets_it_into_the_output(
     assert_key_never_written(failed)
 
 
+@pytest.mark.e2e
 def test_a_redis_password_is_never_written(tmp_path: Path) -> None:
     with LoopbackServer() as api:
         password = "s3cret-redis-pass"
@@ -260,6 +269,7 @@ def test_a_redis_password_is_never_written(tmp_path: Path) -> None:
 # --- 4-7, 9. Bounded time and memory, one clear line -------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_huge_error_page_is_summarised_in_linear_time(tmp_path: Path) -> None:
     # 1 MB of "<": the old tag stripper needed about 13 minutes of CPU for it.
     answer = whole(b"<" * 1_000_000, "text/html")
@@ -304,6 +314,7 @@ BIG = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case", list(BIG))
 def test_a_body_over_the_limit_fails_unread_in_bounded_memory(tmp_path: Path, case: str) -> None:
     answer, extra, phrase = BIG[case]
@@ -318,6 +329,7 @@ def test_a_body_over_the_limit_fails_unread_in_bounded_memory(tmp_path: Path, ca
     assert run.wall_seconds < 120
 
 
+@pytest.mark.e2e
 def test_the_largest_accepted_page_costs_a_small_multiple_of_its_size(tmp_path: Path) -> None:
     rows = [
         {"UserId": "u", "Title": "t", "Description": "d" * 30_000, "AchievementDate": A_DATE,
@@ -333,6 +345,7 @@ def test_the_largest_accepted_page_costs_a_small_multiple_of_its_size(tmp_path: 
     assert run.peak_rss_mb < 150 + 8 * len(body) / 1024**2
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("where", ["body", "headers"])
 def test_request_timeout_is_a_deadline_for_the_whole_response(tmp_path: Path, where: str) -> None:
     trickle = trickle_body if where == "body" else trickle_headers
@@ -362,6 +375,7 @@ DEEP = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("level", ["INFO", "DEBUG"])
 @pytest.mark.parametrize("case", list(DEEP))
 def test_unparseable_bodies_fail_in_one_line_at_once(tmp_path: Path, case: str, level: str) -> None:
@@ -379,6 +393,7 @@ def test_unparseable_bodies_fail_in_one_line_at_once(tmp_path: Path, case: str, 
         assert phrase in run.stderr.decode()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("response_format", ["json", "xml"])
 @pytest.mark.parametrize("digits", [5000, 1_000_000])
 def test_a_huge_integer_in_a_non_key_field_is_a_bad_value(
@@ -411,6 +426,7 @@ def test_a_huge_integer_in_a_non_key_field_is_a_bad_value(
     assert run.cpu_seconds < 30
 
 
+@pytest.mark.unit
 def test_an_out_of_range_decimal_in_a_non_key_field_is_a_bad_value(config: dict) -> None:
     body = b'[{"Id": "c1", "Name": "Course", "Price": 1e999}, {"Id": "c2", "Price": 12.50}]'
     with LoopbackServer(reply=(200, {"Content-Type": "application/json"}, body)) as api:
@@ -422,6 +438,7 @@ def test_an_out_of_range_decimal_in_a_non_key_field_is_a_bad_value(config: dict)
     assert run.tap.bad_values["courses", "Price"] == 1  # type: ignore[union-attr]
 
 
+@pytest.mark.e2e
 def test_a_huge_integer_in_a_key_fails_in_one_short_line(tmp_path: Path) -> None:
     body = (
         b'[{"AchievementId": ' + b"9" * 5000 + b', "AchievementDate": "' + A_DATE.encode() + b'"}]'
@@ -432,6 +449,7 @@ def test_a_huge_integer_in_a_key_fails_in_one_short_line(tmp_path: Path) -> None
     assert len(line) < 500
 
 
+@pytest.mark.e2e
 def test_huge_values_are_quoted_short_in_every_line(tmp_path: Path) -> None:
     ten_mb = "k" * 10_000_000
     body = json.dumps(
@@ -465,6 +483,7 @@ DETERMINISTIC = {
 }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("case", list(DETERMINISTIC))
 def test_a_body_that_would_come_back_the_same_is_not_retried(
     config: dict, retry_sleeps: list[float], case: str
@@ -482,6 +501,7 @@ def test_a_body_that_would_come_back_the_same_is_not_retried(
 # --- 11. Every redirect hop takes a budget slot -----------------------------------------
 
 
+@pytest.mark.unit
 def test_every_redirect_hop_takes_a_slot_of_the_request_budget(config: dict) -> None:
     with LoopbackServer() as api:
         api.reply = (302, {"Location": f"{api.origin}/v1.svc/achievements"}, b"")
@@ -496,6 +516,7 @@ def test_every_redirect_hop_takes_a_slot_of_the_request_budget(config: dict) -> 
 # --- 12. A budget file that can never be locked -----------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root may try to create files under /proc")
 def test_a_budget_file_that_cannot_be_locked_fails_in_bounded_time(tmp_path: Path) -> None:
     with LoopbackServer() as api:
@@ -548,6 +569,7 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+@pytest.mark.unit
 def test_a_redirect_from_https_to_http_on_the_same_host_and_port_is_refused(
     config: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -570,7 +592,9 @@ def test_a_redirect_from_https_to_http_on_the_same_host_and_port_is_refused(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_file))  # trust the test's own CA
     try:
         port = server.server_address[1]
@@ -589,6 +613,7 @@ def test_a_redirect_from_https_to_http_on_the_same_host_and_port_is_refused(
 # --- 14. A child request that fails fails the run ---------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("fault", ["401", "500"])
 def test_a_failed_child_request_fails_the_run_and_activates_nothing(
     sandbox: LitmosSandbox, config: dict, retry_sleeps: list[float], fault: str

@@ -1,6 +1,6 @@
 """SIGKILL the tap at chosen points of a multi-page sync, resume it, and lose nothing.
 
-The tap runs as a real process against the sandbox (see `tests/resume.py`): what the
+The tap runs as a real process against the sandbox (see `tests/helpers/resume.py`): what the
 target received is what was read from stdout before the kill; the rerun starts from
 the last STATE among it. Every expectation comes from the sandbox's ground truth.
 """
@@ -14,20 +14,23 @@ import typing as t
 import pytest
 
 from litmos_sandbox import LitmosSandbox
-from tests.resume import (
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY, canonical, expected_record
+from tests.helpers.resume import (
     check_interruptions,
     choose_kill_points,
     interrupt_and_resume,
     kill_point_kind,
     run_tap_process,
 )
-from tests.support import API_KEY, canonical, catalog_selecting, expected_record
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from tests.resume import ResumeResult
+    from tests.helpers.resume import ResumeResult
+
+pytestmark = pytest.mark.e2e
 
 STREAM = "achievements"
 PAGE = 50  # rows a request: every sync below spans 7 to 13 pages

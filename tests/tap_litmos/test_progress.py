@@ -26,13 +26,16 @@ from litmos_sandbox.spec import ORG_STREAMS
 from tap_litmos.progress import SUMMARY_MARKER, RunProgress, StreamPlan, duration
 from tap_litmos.streams import STREAM_TYPES
 from tap_litmos.tap import TapLitmos
-from tests.support import API_KEY, TapRun, _Capture, catalog_selecting, requests_to
+from tests.helpers.catalog import catalog_selecting, requests_to
+from tests.helpers.expect import API_KEY
+from tests.helpers.singer import parse_text
+from tests.helpers.tap import TapRun, _Capture
 
 ROOT = Path(__file__).resolve().parents[2]
 SIX_MONTHS = dt.timedelta(days=183)
 WINDOW_STREAMS = ORG_STREAMS  # the /org/* date-window streams, from the sandbox spec
 DEFAULT_STREAMS = [s.name for s in STREAM_TYPES if s.selected_by_default]
-OPT_IN = [s.name for s in STREAM_TYPES if not s.selected_by_default]
+FAN_OUT = [s.name for s in STREAM_TYPES if not s.selected_by_default]
 
 
 def six_months_ago() -> str:
@@ -73,7 +76,7 @@ def sync(
                 **progress,
             )
         tap.sync_all()
-    return TapRun([json.loads(line) for line in out.text().splitlines() if line], None, tap)
+    return TapRun(parse_text(out.text()), None, tap)
 
 
 # --- The command line, as a user runs it: line budgets ---------------------------------
@@ -101,6 +104,7 @@ def cli_run(
     return done.stderr.splitlines(), states, done.returncode
 
 
+@pytest.mark.e2e
 def test_a_six_month_backfill_and_a_nightly_run_fit_their_line_budgets(
     demo_sandbox: LitmosSandbox, tmp_path: Path
 ) -> None:
@@ -125,7 +129,7 @@ def test_a_six_month_backfill_and_a_nightly_run_fit_their_line_budgets(
         for chatter in ("METRIC", "Pagination stopped", "Beginning sync", "Skipping deselected"):
             assert chatter not in text
         assert sum(" | Plan: " in line for line in lines) == 1
-        assert sum(f" | Not selected ({len(OPT_IN)}): " in line for line in lines) == 1
+        assert sum(f" | Not selected ({len(FAN_OUT)}): " in line for line in lines) == 1
         assert "Traceback" not in text
         assert API_KEY not in text
     # The plan comes first, the summary last: the figures match the request log.
@@ -170,6 +174,7 @@ def plan_watcher(sandbox: LitmosSandbox) -> t.Iterator[_PlanWatcher]:
     logger.setLevel(level)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("page_size", [1000, 3])
 def test_the_plan_comes_before_any_request_and_its_windows_are_exact(
     sandbox: LitmosSandbox,
@@ -201,6 +206,7 @@ def test_the_plan_comes_before_any_request_and_its_windows_are_exact(
         assert served > planned
 
 
+@pytest.mark.unit
 def test_without_a_start_date_the_plan_waits_for_the_one_request_that_finds_the_start(
     sandbox: LitmosSandbox, config: dict, plan_watcher: _PlanWatcher
 ) -> None:
@@ -210,6 +216,7 @@ def test_without_a_start_date_the_plan_waits_for_the_one_request_that_finds_the_
     assert (probe["path"], probe["params"]["sort"]) == ("/v1.svc/users/details", "CreatedDate")
 
 
+@pytest.mark.unit
 def test_the_plan_line_says_how_long_the_requests_take_at_the_budget(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -227,6 +234,7 @@ def test_the_plan_line_says_how_long_the_requests_take_at_the_budget(
 # --- The summary against the request log and the records --------------------------------
 
 
+@pytest.mark.unit
 def test_the_summary_counts_rows_requests_retries_and_nulls_as_they_happened(
     sandbox: LitmosSandbox,
     config: dict,
@@ -267,6 +275,7 @@ def test_the_summary_counts_rows_requests_retries_and_nulls_as_they_happened(
     assert total.split()[1:3] == [f"{figures['rows']:,}", str(figures["requests"])]
 
 
+@pytest.mark.unit
 def test_a_failed_run_still_ends_with_its_summary_naming_the_stream(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -290,6 +299,7 @@ def test_a_failed_run_still_ends_with_its_summary_naming_the_stream(
 # --- Progress lines: on a slow run, and their cadence on a fake clock --------------------
 
 
+@pytest.mark.unit
 def test_a_slow_stream_gets_progress_lines(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -324,6 +334,7 @@ def _stream(name: str) -> t.Any:
     return types.SimpleNamespace(name=name, parent_stream_type=None, child_streams=[])
 
 
+@pytest.mark.unit
 def test_progress_lines_come_after_30_s_and_at_most_every_30_s(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -361,6 +372,7 @@ def test_progress_lines_come_after_30_s_and_at_most_every_30_s(
     assert lines[-1][1].endswith("100 requests sent, at least 10 to go, about 12 s left")
 
 
+@pytest.mark.unit
 def test_requests_left_follow_the_pages_per_window_so_far() -> None:
     clock = _Clock()
     progress = RunProgress(logging.getLogger("progress-test"), requests_per_minute=0, clock=clock)
@@ -378,6 +390,7 @@ def test_requests_left_follow_the_pages_per_window_so_far() -> None:
 # --- Quiet by default, loud on request -------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_sdk_chatter_is_demoted_to_debug_not_lost(
     sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -391,6 +404,7 @@ def test_sdk_chatter_is_demoted_to_debug_not_lost(
     assert {r.levelname for r in begun} == {"DEBUG"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("level", "shown"), [(None, False), ("WARNING", False), ("INFO", True)])
 def test_metric_lines_follow_metrics_log_level(
     sandbox: LitmosSandbox,

@@ -22,6 +22,8 @@ from tap_litmos.ratelimit import (
 if t.TYPE_CHECKING:
     from pathlib import Path
 
+pytestmark = pytest.mark.unit
+
 API_KEY = "test-key-3f9a"
 
 

@@ -1,10 +1,13 @@
-"""Setting validation as a pure function (the CLI behaviour is tested in test_cli.py)."""
+"""Setting validation as a pure function (the command line refusing bad settings is tested in
+test_tap.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tap_litmos.settings import CONFIG_SCHEMA, REGION_URLS, base_url, find_problems
+
+pytestmark = pytest.mark.unit
 
 GOOD = {"api_key": "k-123", "source": "acme", "start_date": "2024-01-01"}
 

@@ -1,5 +1,5 @@
 """One request budget shared by real processes: through a file, and through a real Redis
-server (started by tests/servers.py on 127.0.0.1, never a fake client).
+server (started by tests/helpers/servers.py on 127.0.0.1, never a fake client).
 
 Each worker process takes K slots of a small budget (N per short window) and reports
 when each `acquire()` began and returned. An attempt was admitted somewhere between
@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from tap_litmos.ratelimit import RateLimitBackendError, RequestBudget, budget_name
-from tests import servers
+from tests.helpers import servers
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -98,6 +98,7 @@ def assert_shared_limit_kept(reports: list[dict]) -> None:
     assert max(e for _, e in spans) - min(b for b, _ in spans) >= 2 * PERIOD
 
 
+@pytest.mark.e2e
 def test_processes_naming_the_same_file_share_one_budget(tmp_path: Path) -> None:
     path = tmp_path / "budget.db"
     reports = run_workers(str(path), [API_KEY, API_KEY])
@@ -140,6 +141,7 @@ def stored_in_redis(url: str) -> dict[str, object]:
         client.close()
 
 
+@pytest.mark.platform
 def test_processes_on_the_same_redis_server_share_one_budget(redis_url: str) -> None:
     reports = run_workers(redis_url, [API_KEY, API_KEY])
     assert_shared_limit_kept(reports)
@@ -147,6 +149,7 @@ def test_processes_on_the_same_redis_server_share_one_budget(redis_url: str) -> 
     assert list(stored) == [f"0/{budget_name(API_KEY)}"]
 
 
+@pytest.mark.platform
 def test_redis_holds_a_hash_of_the_key_never_the_key(redis_url: str) -> None:
     budget = RequestBudget(LIMIT, API_KEY, redis_url, sleep=lambda _: None)
     for _ in range(3):
@@ -161,6 +164,7 @@ def test_redis_holds_a_hash_of_the_key_never_the_key(redis_url: str) -> None:
     assert API_KEY not in repr(stored)
 
 
+@pytest.mark.platform
 def test_budgets_on_redis_share_per_key_on_a_fake_clock(redis_url: str) -> None:
     now = [5000.0]
     sleeps: list[float] = []
@@ -186,6 +190,7 @@ def test_budgets_on_redis_share_per_key_on_a_fake_clock(redis_url: str) -> None:
             each.close()
 
 
+@pytest.mark.platform
 def test_a_redis_restart_that_forgets_the_script_is_survived(redis_url: str) -> None:
     budget = RequestBudget(LIMIT, API_KEY, redis_url, sleep=lambda _: None)
     budget.acquire()
@@ -197,6 +202,7 @@ def test_a_redis_restart_that_forgets_the_script_is_survived(redis_url: str) -> 
     assert budget.acquired == 2
 
 
+@pytest.mark.unit
 def test_an_unreachable_redis_is_one_error_line_without_the_password() -> None:
     port = servers.free_port()
     url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
@@ -217,6 +223,7 @@ def own_redis_server() -> Iterator[servers.Server]:
     yield from servers.pytest_server(lambda: servers.redis_server(password=PASSWORD))
 
 
+@pytest.mark.platform
 def test_a_redis_server_that_goes_away_mid_run_is_one_error_line(
     own_redis_server: servers.Server,
 ) -> None:

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import API_KEY, catalog_selecting
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
+
+pytestmark = pytest.mark.e2e
 
 MODES = {"sync": [], "test": ["--test"], "discover": ["--discover"]}
 
@@ -176,7 +179,7 @@ HARDENING_SCENARIOS: dict[str, t.Callable[[LitmosSandbox, str], None]] = {
 def test_hardening_runs_never_show_the_key_and_fail_in_one_line(
     tmp_path: Path, sandbox: LitmosSandbox, config: dict, scenario: str, log_level: str
 ) -> None:
-    from tests.support import LoopbackServer
+    from tests.helpers.loopback import LoopbackServer
 
     with LoopbackServer("127.0.0.2") as elsewhere:
         HARDENING_SCENARIOS[scenario](sandbox, elsewhere.origin)

@@ -15,7 +15,9 @@ from tap_litmos.transport import (
     retry_after_seconds,
     retry_wait,
 )
-from tests.support import LoopbackServer
+from tests.helpers.loopback import LoopbackServer
+
+pytestmark = pytest.mark.unit
 
 
 def response(status: int, headers: dict[str, str] | None = None) -> requests.Response:

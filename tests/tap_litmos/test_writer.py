@@ -16,6 +16,8 @@ from singer_sdk.singerlib.encoding.simple import (
 
 from tap_litmos.writer import BLOCK_BYTES, BufferedMsgSpecWriter
 
+pytestmark = pytest.mark.unit
+
 
 class CountingStdout(io.TextIOWrapper):
     def __init__(self) -> None:

@@ -11,10 +11,14 @@ import typing as t
 
 import pytest
 
-from tests.support import catalog_selecting, comparable, requests_to, run_tap
+from tests.helpers.catalog import catalog_selecting, requests_to
+from tests.helpers.expect import comparable
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
+
+pytestmark = pytest.mark.unit
 
 UTC = dt.timezone.utc
 

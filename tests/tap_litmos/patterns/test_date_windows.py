@@ -1,4 +1,4 @@
-"""The `/org/*` date-window streams: windows, edges, paging, state, resumption, first run.
+"""The `/org/*` date-window streams: windows, edges, paging, state, first run.
 
 Litmos's delta endpoints need `since` and `to` at most 7 days apart, and do not say
 whether either bound is inclusive. A run walks [start, run start) in windows of
@@ -18,24 +18,15 @@ import typing as t
 
 import pytest
 
-from tests.resume import choose_kill_points, interrupt_and_resume, run_tap_process
-from tests.support import (
-    canonical,
-    catalog_selecting,
-    comparable,
-    key_of,
-    pages_needed,
-    parse_utc,
-    requests_to,
-    run_tap,
-    since_text,
-)
+from tests.helpers.catalog import catalog_selecting, requests_to
+from tests.helpers.expect import canonical, comparable, key_of, pages_needed, parse_utc, since_text
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
-    from pathlib import Path
-
     from litmos_sandbox import LitmosSandbox
-    from tests.support import TapRun
+    from tests.helpers.tap import TapRun
+
+pytestmark = pytest.mark.unit
 
 UTC = dt.timezone.utc
 SECOND = dt.timedelta(seconds=1)
@@ -577,69 +568,6 @@ def test_an_account_without_users_starts_a_day_ago_and_says_why(
     (message,) = [r.getMessage() for r in caplog.records if PROBE_LOG in r.getMessage()]
     assert message.endswith("(the account has no users)")
     assert run.records(LOGINS) == []  # every login is older than a day
-
-
-# --- Interrupted backfill -----------------------------------------------------------------
-
-RESUME_CASES = {"json": (STREAM, 4), "xml": (LOGINS, 4)}  # stream, kill points
-
-
-@pytest.mark.parametrize("response_format", list(RESUME_CASES))
-def test_an_interrupted_backfill_resumes_at_the_last_finished_window(
-    sandbox: LitmosSandbox, config: dict, tmp_path: Path, response_format: str
-) -> None:
-    # tests/resume.py's `check_interruptions` compares the resumed run's final state with
-    # an uninterrupted run's; a date-window bookmark ends at each run's own start, so the
-    # same steps are taken here with that one comparison made by hand.
-    stream, points = RESUME_CASES[response_format]
-    spec = sandbox.spec(stream)
-    start = start_of(sandbox)
-    cfg = configured(config, start, response_format=response_format)
-    catalog = catalog_selecting(cfg, stream)
-    expected = truth_between(sandbox, stream, start, dt.datetime.now(UTC) + MAX_SPAN)
-    assert len(expected) == len(sandbox.truth(stream))  # nothing after the run's start
-
-    def key(record: dict) -> tuple:
-        return key_of(record, spec.key)
-
-    baseline = run_tap_process(cfg, workdir=tmp_path, catalog=catalog, label="uninterrupted")
-    assert {key(r): r for r in baseline.records(stream)} == expected
-    edges = {canonical(edge(start, k)) for k in range(1, 200)}
-    kinds, resumed_mid_backfill = set(), 0
-    for kill_after in choose_kill_points(baseline.types, points, seed=7):
-        result = interrupt_and_resume(
-            cfg,
-            stream=stream,
-            key=key,
-            expected=expected,  # both runs together: every row, each as the truth has it
-            kill_after=kill_after,
-            workdir=tmp_path / str(kill_after),
-            catalog=catalog,
-            before_resume=sandbox.reset_log,  # the log then holds the resumed run only
-            message_types=baseline.types,
-        )
-        resumed_from = (result.resume_state or {}).get("bookmarks", {}).get(stream, {})
-        assert not {"partitions", "progress_markers"} & set(resumed_from)
-        bookmark = resumed_from.get("replication_key_value")
-        if bookmark is None:  # killed before the first window was finished
-            assert first_since(sandbox, stream) == since_text(start - SECOND)
-        else:  # the resumed run begins at the bookmark, less the overlap and a second
-            resumed_at = parse_utc(bookmark) - OVERLAP - SECOND
-            assert first_since(sandbox, stream) == since_text(resumed_at)
-            if bookmark in edges:  # the end of the last window whose STATE arrived
-                resumed_mid_backfill += 1
-            else:  # killed after the last window's STATE: that window ends at run start
-                last_edge = edge(start, window_count(start, parse_utc(bookmark)) - 1)
-                assert last_edge < parse_utc(bookmark) <= dt.datetime.now(UTC)
-                assert result.resumed.records(stream) == []
-        final = result.final_state["bookmarks"][stream]  # type: ignore[index]
-        assert set(final) == {"replication_key", "replication_key_value"}
-        baseline_end = baseline.last_state["bookmarks"][stream]["replication_key_value"]  # type: ignore[index]
-        assert final["replication_key_value"] > baseline_end  # the resumed run began later
-        kinds.add(result.kind)
-    # Killed after a window's records but before its STATE, and right after a STATE.
-    assert {"records-before-state", "after-state"} <= kinds
-    assert resumed_mid_backfill >= 2
 
 
 # --- Late commits and clock skew ---------------------------------------------------------

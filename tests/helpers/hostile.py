@@ -1,6 +1,6 @@
 """A hostile HTTP server on 127.0.0.1: answers written byte by byte, bounded in time and size.
 
-`LoopbackServer` (tests/support.py) answers whole replies; the cases here need what a
+`LoopbackServer` (tests/helpers/loopback.py) answers whole replies; the cases here need what a
 broken or malicious server does with the bytes themselves: trickle them, send bodies of
 gigabytes, never end a chunked body. Every answer stops after `max_seconds` or
 `max_bytes`, or as soon as the client hangs up, so no test can run away.
@@ -66,7 +66,10 @@ class HostileServer:
             allow_reuse_address = True
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: `shutdown()` waits for it, at the end of every test (0.5 s by default).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -1,46 +1,36 @@
-"""Snapshot streams (whole list each run) and child streams (read per parent record).
+"""The snapshot pattern (`SnapshotStream`): streams read whole on every run.
 
-Snapshots: ACTIVATE_VERSION after their records (and their children's), records carrying
-that version, none from a run that dies, a deleted user gone from the next run, one
-request per page. Children: `ilt_session_days`
-comes with its sessions at no request; the opt-in ones (`user_badges`, `ilt_rollcall`,
-`ilt_attendance`) are off by default and cost one request per parent when selected, also
-when their parent is not selected; the state stays flat. Expectations come from the
-sandbox's ground truth, specs and request log.
+ACTIVATE_VERSION after their records (and their children's), records carrying that
+version, none from a run that dies, a deleted user gone from the next run, one request
+per page; ILT sessions paged past and future apart. Expectations come from the
+sandbox's ground truth, specs and request log. The per-parent fan-out tests
+(`test_per_parent_fan_out.py`) share this module's helpers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
-import sys
 import typing as t
 
 import pytest
 
 from tap_litmos.streams import STREAM_TYPES
-from tests.support import (
-    API_PREFIX,
-    catalog_selecting,
-    comparable,
-    key_of,
-    pages_needed,
-    requests_to,
-    run_tap,
-    stream_metadata,
-)
+from tests.helpers.catalog import API_PREFIX, catalog_selecting, requests_to
+from tests.helpers.expect import comparable, key_of, pages_needed
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from litmos_sandbox import LitmosSandbox
-    from tests.support import TapRun
+    from tests.helpers.tap import TapRun
+
+pytestmark = pytest.mark.unit
 
 #: Read whole every run; `users` ... `locations` are plain lists.
 FLAT_SNAPSHOTS = ("users", "teams", "courses", "learning_paths", "instructors", "locations")
 SNAPSHOTS = (*FLAT_SNAPSHOTS, "ilt_sessions", "ilt_session_days")
-OPT_IN = tuple(s.name for s in STREAM_TYPES if not s.selected_by_default)
+FAN_OUT = tuple(s.name for s in STREAM_TYPES if not s.selected_by_default)
 PARENT = {
     "user_badges": "users",
     "ilt_rollcall": "ilt_sessions",
@@ -80,11 +70,11 @@ def test_each_run_activates_a_version_after_the_records_that_carry_it(
     # After: a target with hard_delete deletes the older version's rows when it reads the
     # message, so before the records it would empty the table for the whole read.
     cfg = {**config, "response_format": response_format, "start_date": recent_start(sandbox)}
-    catalog = catalog_selecting(cfg, *SNAPSHOTS, *OPT_IN, "team_users")
+    catalog = catalog_selecting(cfg, *SNAPSHOTS, *FAN_OUT, "team_users")
     first = run_tap(cfg, catalog=catalog)
     second = run_tap(cfg, state=first.final_state, catalog=catalog)
     for run in (first, second):
-        for stream in (*SNAPSHOTS, *OPT_IN):
+        for stream in (*SNAPSHOTS, *FAN_OUT):
             tree = {stream, PARENT.get(stream, stream)}
             types = [m["type"] for m in messages_of(run, stream)]
             assert types.count("ACTIVATE_VERSION") == 1, stream
@@ -242,116 +232,3 @@ def test_session_paging_walks_past_and_future_separately(
         ]
     for stream in ("ilt_sessions", "ilt_session_days"):
         assert by_key(sandbox, stream, run.records(stream)) == truth_by_key(sandbox, stream)
-
-
-# --- Opt-in children ----------------------------------------------------------------------
-
-
-def test_opt_in_streams_are_not_selected_by_default_in_discovery(
-    tmp_path: Path, config: dict
-) -> None:
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config))
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_litmos", "--config", str(config_file), "--discover"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    catalog = json.loads(result.stdout)
-    by_default = {
-        e["tap_stream_id"]: stream_metadata(catalog, e["tap_stream_id"])["selected-by-default"]
-        for e in catalog["streams"]
-    }
-    assert {s for s, on in by_default.items() if not on} == set(OPT_IN)
-    assert len(by_default) == len(STREAM_TYPES)
-
-
-def test_a_default_run_leaves_the_opt_in_streams_out(sandbox: LitmosSandbox, config: dict) -> None:
-    run = run_tap({**config, "start_date": recent_start(sandbox)})  # no catalog: the defaults
-    for stream in OPT_IN:
-        assert messages_of(run, stream) == []
-        assert requests_to(sandbox, stream) == []
-    for stream in ("users", "ilt_sessions", "ilt_session_days", "course_results"):
-        assert run.records(stream)  # while the default streams did run
-    assert not {
-        s for m in run.messages if m["type"] == "STATE" for s in m["value"]["bookmarks"]
-    } & set(OPT_IN)
-
-
-@pytest.mark.parametrize("response_format", ["json", "xml"])
-@pytest.mark.parametrize("child", OPT_IN)
-@pytest.mark.parametrize("with_parent", [True, False], ids=["with-parent", "alone"])
-def test_an_opt_in_child_costs_one_request_per_parent(
-    sandbox: LitmosSandbox,
-    config: dict,
-    child: str,
-    with_parent: bool,
-    response_format: str,
-) -> None:
-    parent = PARENT[child]
-    cfg = {**config, "response_format": response_format}
-    selected = (parent, child) if with_parent else (child,)
-    run = run_tap(cfg, catalog=catalog_selecting(cfg, *selected))
-    assert by_key(sandbox, child, run.records(child)) == truth_by_key(sandbox, child)
-    if with_parent:
-        assert by_key(sandbox, parent, run.records(parent)) == truth_by_key(sandbox, parent)
-    else:  # the parent is read for its ids, and writes nothing
-        assert messages_of(run, parent) == []
-    # One request per parent record, each parent once, with that parent's ids.
-    requests = requests_to(sandbox, child)
-    if child == "user_badges":
-        wanted = sorted(f"{API_PREFIX}/users/{u['Id']}/badges" for u in sandbox.truth("users"))
-    else:
-        tail = "rollcall" if child == "ilt_rollcall" else "attendance"
-        wanted = sorted(
-            f"{API_PREFIX}/courses/{s['CourseId']}/modules/{s['ModuleId']}"
-            f"/sessions/{s['Id']}/{tail}"
-            for s in sandbox.truth("ilt_sessions")
-        )
-    assert sorted(r["path"] for r in requests) == wanted
-    assert all(r["status"] == 200 for r in requests)
-    parent_requests = requests_to(sandbox, parent)
-    assert len(sandbox.requests) == len(requests) + len(parent_requests)
-    assert len(parent_requests) == (1 if parent == "users" else 2)
-
-
-def test_the_state_stays_flat_with_every_child_selected(
-    sandbox: LitmosSandbox, config: dict
-) -> None:
-    cfg = {**config, "start_date": recent_start(sandbox), "page_size": 7}
-    streams = (*SNAPSHOTS, *OPT_IN, "team_users", "achievements")
-    run = run_tap(cfg, catalog=catalog_selecting(cfg, *streams))
-    parents = len(sandbox.truth("users")) + len(sandbox.truth("ilt_sessions"))
-    assert len(requests_to(sandbox, "ilt_rollcall")) > 10
-    for state in run.states:
-        for stream, entry in state["bookmarks"].items():
-            assert "partitions" not in entry, stream  # nothing per parent or per context
-            assert "progress_markers" not in entry, stream
-            if stream in (*SNAPSHOTS, *OPT_IN):
-                assert entry == {}, stream  # a full copy each run: nothing to remember
-    final = run.final_state["bookmarks"]
-    assert set(final) == set(streams)
-    for stream in ("team_users", "achievements"):
-        assert set(final[stream]) == {"replication_key", "replication_key_value"}
-    assert len(json.dumps(run.final_state)) < 40 * parents  # does not grow with parents
-
-
-def test_a_parent_deleted_between_its_list_and_its_child_request_is_skipped(
-    sandbox: LitmosSandbox, config: dict, caplog: pytest.LogCaptureFixture
-) -> None:
-    # The users list is read, then one badge request per user: the third request (the
-    # second user's badges) finds the user gone, as if deleted in between.
-    sandbox.inject("404", count=1, after=2)
-    run = run_tap(config, catalog=catalog_selecting(config, "user_badges"))
-    assert run.error is None
-    paths = [r["path"] for r in sandbox.requests]
-    assert paths[0].endswith("/users/details")
-    gone = paths[2].split("/")[-2]
-    truth = {(r["UserId"], r["ID"]) for r in sandbox.truth("user_badges") if r["UserId"] != gone}
-    assert {(r["UserId"], r["ID"]) for r in run.records("user_badges")} == truth
-    assert len(paths) == 1 + len(sandbox.truth("users"))  # every other user was still read
-    assert any(
-        "Skipped user_badges" in r.getMessage() and gone in r.getMessage() for r in caplog.records
-    )

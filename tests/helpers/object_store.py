@@ -12,7 +12,7 @@ It is an ordinary HTTP server in its own process (`python -m moto.server`: moto 
 flask and flask-cors, i.e. `moto[s3]` plus those two, or `moto[server]`, from the dev
 extra), on a free port, stopped at the end, with its
 data in memory: the code under test talks to it exactly as to AWS S3, through boto3
-(Meltano's state backend) and s3fs (the SDK's BATCH files). Built on `tests/servers.py`
+(Meltano's state backend) and s3fs (the SDK's BATCH files). Built on `tests/helpers/servers.py`
 (`start_server`, `pytest_server`, `ServerUnavailable`).
 
 `MeltanoPlugins` lays out copies of this repository's Meltano project, as separate workers
@@ -39,8 +39,8 @@ import sys
 import typing as t
 from pathlib import Path
 
-from tests.servers import HOST, Server, ServerUnavailable, start_server
-from tests.support import ROOT, meltano_cli, meltano_env
+from tests.helpers.meltano import ROOT, meltano_cli, meltano_env
+from tests.helpers.servers import HOST, Server, ServerUnavailable, start_server
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

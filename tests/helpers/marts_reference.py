@@ -31,7 +31,7 @@ class Loaded:
     """The rows of every stream a load could read, as the sandbox's truth has them."""
 
     streams: dict[str, list[Row]]
-    #: The opt-in fan-outs that were selected (their counts are null otherwise).
+    #: The fan-outs that were selected (their counts are null otherwise).
     rollcall_loaded: bool
     attendance_loaded: bool
 

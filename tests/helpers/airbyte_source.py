@@ -1,6 +1,6 @@
 """Running `source-litmos` as Airbyte runs it: a process, files in, one message a line out.
 
-Shared by the protocol tests (tests/tap_litmos/test_airbyte_protocol.py), the PyAirbyte
+Shared by the protocol tests (tests/tap_litmos/airbyte/test_airbyte_protocol.py), the PyAirbyte
 tests (tests/test_pyairbyte.py) and the benchmark. Every stdout line must be one JSON
 object of a known Airbyte message type with the fields that type requires
 (`check_message`); the full protocol models check the same lines in the PyAirbyte tests.

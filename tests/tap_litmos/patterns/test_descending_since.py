@@ -1,4 +1,7 @@
-"""The achievements stream against the sandbox: records, paging, state, user ids.
+"""The descending-since pattern (`DescendingSinceStream`), through `achievements`, its stream.
+
+Newest first with a server-side `since`: records, paging, the early stop at rows older
+than the cutoff, the bookmark and the boundary second, lookback and overlap, user ids.
 
 Every expectation is derived from the sandbox's ground truth and request log.
 """
@@ -12,10 +15,13 @@ import typing as t
 import pytest
 from singer_sdk.streams.core import Stream
 
-from tests.support import API_KEY, canonical, expected_record, run_achievements
+from tests.helpers.expect import API_KEY, canonical, expected_record
+from tests.helpers.tap import run_achievements
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
+
+pytestmark = pytest.mark.unit
 
 UTC = dt.timezone.utc
 

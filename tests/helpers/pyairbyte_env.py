@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".airbyte-venv"
 STAMP = VENV / ".tap-litmos-install"
 CONSTRAINTS = Path(__file__).resolve().parent / "pyairbyte-constraints.txt"

@@ -34,10 +34,12 @@ import threading
 import typing as t
 from pathlib import Path
 
+from tests.helpers.singer import SingerOutput, parse_lines
+
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Mapping, Sequence
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Safety net only (a hung tap must not hang the suite); no assertion depends on time.
 RUN_TIMEOUT_SECONDS = 300.0
@@ -59,41 +61,13 @@ Key = t.Any  # a primary key value, as returned by the caller's `key` function
 
 
 @dataclasses.dataclass
-class TapProcess:
+class TapProcess(SingerOutput):
     """One tap process: the message lines the target received, and how it ended."""
 
-    messages: list[dict]
     returncode: int
     #: True when our SIGKILL ended the process (it was still running when killed).
     killed_running: bool
     stderr: str
-
-    @property
-    def types(self) -> list[str]:
-        """The message type of each line, in order."""
-        return [m["type"] for m in self.messages]
-
-    def records(self, stream: str) -> list[dict]:
-        """The RECORD messages' records of `stream`, in order."""
-        return [
-            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
-        ]
-
-    @property
-    def states(self) -> list[dict]:
-        """The STATE messages' values, in order."""
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def last_state(self) -> dict | None:
-        """The last STATE received, or None.
-
-        The SDK writes a STATE only when the state changed since the last one it wrote
-        (the input state counts, written first), so a run that finds nothing new may
-        end without one: its state is then the last STATE before, or the input state.
-        """
-        states = self.states
-        return states[-1] if states else None
 
     def stderr_tail(self, lines: int = 15) -> str:
         """The end of the tap's log, for failure messages."""
@@ -168,7 +142,7 @@ def run_tap_process(
                 proc.kill()
             proc.wait()
     run = TapProcess(
-        _parse_messages(lines, label),
+        parse_lines(lines, label),
         proc.returncode,
         # A race (the tap exits between poll and kill) counts as not killed.
         killed_running and proc.returncode == -signal.SIGKILL,
@@ -200,20 +174,6 @@ def _read_and_kill(proc: subprocess.Popen, kill_after: int | None) -> tuple[list
         proc.send_signal(signal.SIGKILL)
     stdout.close()
     return lines, killed_running
-
-
-def _parse_messages(lines: Sequence[bytes], label: str) -> list[dict]:
-    messages = []
-    for number, line in enumerate(lines, 1):
-        text = line.decode("utf-8")
-        if not text.endswith("\n"):
-            break  # a partial last line (the tap died writing it): a target drops it too
-        try:
-            messages.append(json.loads(text))
-        except ValueError as exc:
-            msg = f"{label}: stdout line {number} is not a Singer message: {text[:200]!r}"
-            raise AssertionError(msg) from exc
-    return messages
 
 
 # --- Kill points ----------------------------------------------------------------------

@@ -20,11 +20,12 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.airbyte_source import run_source
+from tests.helpers.airbyte_source import run_source
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
@@ -57,6 +58,7 @@ def let_through(path: str) -> bool:
     return allowed
 
 
+@pytest.mark.unit
 def test_the_image_runs_the_console_script_as_airbyte_images_do() -> None:
     assert instructions("ENTRYPOINT") == ['["source-litmos"]']
     assert instructions("ENV") == ['AIRBYTE_ENTRYPOINT="source-litmos"']
@@ -71,6 +73,7 @@ def test_the_image_runs_the_console_script_as_airbyte_images_do() -> None:
         assert not let_through(kept_out), kept_out
 
 
+@pytest.mark.e2e
 def test_metadata_is_in_airbyte_connector_shape_and_agrees_with_the_image(tmp_path: Path) -> None:
     data = yaml.safe_load((ROOT / "metadata.yaml").read_text())["data"]
     assert data["connectorType"] == "source"
@@ -85,6 +88,7 @@ def test_metadata_is_in_airbyte_connector_shape_and_agrees_with_the_image(tmp_pa
     assert data["documentationUrl"] == spec["spec"]["documentationUrl"]
 
 
+@pytest.mark.platform
 def test_pip_install_of_the_image_context_gives_a_working_source_litmos(tmp_path: Path) -> None:
     context = tmp_path / "context"
     for path in copied():

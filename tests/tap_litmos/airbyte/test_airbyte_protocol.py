@@ -24,27 +24,23 @@ import jsonschema
 import pytest
 
 from tap_litmos import settings
-from tests.airbyte_source import (
+from tests.helpers.airbyte_source import (
     configured_catalog,
     discover,
     run_source,
     state_as_sent,
 )
-from tests.support import (
-    API_KEY,
-    comparable,
-    key_of,
-    parse_utc,
-    requests_to,
-    run_tap,
-    since_text,
-)
+from tests.helpers.catalog import requests_to
+from tests.helpers.expect import API_KEY, comparable, key_of, parse_utc, since_text
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
-    from tests.airbyte_source import SourceRun
+    from tests.helpers.airbyte_source import SourceRun
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[3]
 #: The tap's own discover output, committed: the reference for the Airbyte catalog.
 TAP_CATALOG = json.loads((ROOT / "catalog.json").read_text())
 FAN_OUTS = ["user_badges", "ilt_rollcall", "ilt_attendance"]
