@@ -12,6 +12,8 @@ from litmos_sandbox.__main__ import _parser
 from litmos_sandbox.options import from_arguments
 from litmos_sandbox.process import command_line
 
+pytestmark = pytest.mark.unit
+
 #: Every option away from its default (each a value the CLI can carry).
 CHANGED = {
     "seed": 7,

@@ -18,7 +18,12 @@ from litmos_sandbox import LitmosSandbox
 from tap_litmos import api
 from tap_litmos.airbyte.cli import failure_message, failure_type
 from tap_litmos.tap import TapLitmos
-from tests.support import API_KEY, LoopbackServer, catalog_selecting, run_tap
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY
+from tests.helpers.loopback import LoopbackServer
+from tests.helpers.tap import run_tap
+
+pytestmark = pytest.mark.unit
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

@@ -21,7 +21,10 @@ from tap_litmos.run_context import RunContext, SessionDays, VersionHoldingWriter
 from tap_litmos.streams.teams import TeamsStream
 from tap_litmos.tap import TapLitmos
 from tap_litmos.writer import BufferedMsgSpecWriter
-from tests.support import catalog_selecting, run_tap
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.tap import run_tap
+
+pytestmark = pytest.mark.unit
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

@@ -24,6 +24,8 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_litmos import sdk_seams
 from tap_litmos.tap import TapLitmos
 
+pytestmark = pytest.mark.unit
+
 CONFIG = {"api_key": "k", "api_url": "http://127.0.0.1:9/v1.svc", "max_requests_per_minute": 0}
 SDK_VERSION = importlib.metadata.version("singer-sdk")
 

@@ -123,6 +123,7 @@ def test_pip_install_of_the_image_context_gives_a_working_source_litmos(tmp_path
     assert found.stdout.strip() == "True"
 
 
+@pytest.mark.platform
 def test_the_wheel_built_from_the_root_holds_the_tap_alone(tmp_path: Path) -> None:
     """`pip install tap-litmos` installs tap_litmos and its three scripts, not the sandbox."""
     subprocess.run(

@@ -17,6 +17,8 @@ from tap_litmos.parsing import (
     xml_rows,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def test_xml_nil_empty_and_nested() -> None:
     page = (

@@ -19,6 +19,8 @@ from tap_litmos.parsing import (
     wcf_parts,
 )
 
+pytestmark = pytest.mark.unit
+
 UTC = dt.timezone.utc
 
 # Each JSON value below was computed by hand from the WCF rule: the UTC wall clock W is

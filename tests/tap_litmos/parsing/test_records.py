@@ -16,6 +16,8 @@ from tap_litmos.parsing import (
     xml_rows,
 )
 
+pytestmark = pytest.mark.unit
+
 SCHEMA = {
     "type": "object",
     "properties": {

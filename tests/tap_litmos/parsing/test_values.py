@@ -19,6 +19,8 @@ from tap_litmos.parsing import (
     unescape_html,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("wire", "expected"),
