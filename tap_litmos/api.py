@@ -21,6 +21,7 @@ that sends it itself (the doctor).
 from __future__ import annotations
 
 import dataclasses
+import sys
 import typing as t
 from http import HTTPStatus
 
@@ -35,9 +36,9 @@ from tap_litmos.transport import THROTTLE_STATUSES, error_summary, retry_wait
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Mapping
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 #: Where a response keeps its parsed rows (each page is parsed once).

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 import typing as t
 from http import HTTPStatus
 
@@ -33,9 +34,9 @@ if t.TYPE_CHECKING:
 
     from tap_litmos.api import Rows
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 ONE_SECOND = dt.timedelta(seconds=1)

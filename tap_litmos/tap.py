@@ -32,9 +32,9 @@ if t.TYPE_CHECKING:
     from tap_litmos.ratelimit import RequestBudget
     from tap_litmos.transport import ServerClock
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 # Failures a user can act on: reported in one line, exit code 1, traceback only at DEBUG.

@@ -33,9 +33,9 @@ from tap_litmos.redaction import redact_bytes
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 BLOCK_BYTES = 64 * 1024

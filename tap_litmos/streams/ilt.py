@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 from tap_litmos.parsing import nested_rows
@@ -23,9 +24,9 @@ if t.TYPE_CHECKING:
 
     from tap_litmos.api import Rows
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 
