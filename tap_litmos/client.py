@@ -265,7 +265,7 @@ class LitmosStream(RESTStream[int]):
         )
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
         rows = self.flatten(self.page_rows(response))
         self._check_keys(rows, response)
         if rows:
@@ -284,7 +284,7 @@ class LitmosStream(RESTStream[int]):
         )
         return tuple(dict.fromkeys(k for k in keys if k not in from_context))
 
-    def _check_keys(self, rows: list[dict], response: requests.Response) -> None:
+    def _check_keys(self, rows: list[dict[str, t.Any]], response: requests.Response) -> None:
         """Fail on a row without a key value: without it no target can place the row.
 
         Blank text counts as no value: it converts to null. Every stream's keys, and a
@@ -304,12 +304,12 @@ class LitmosStream(RESTStream[int]):
                     )
                     raise LitmosAPIError(msg)
 
-    def flatten(self, rows: list[dict]) -> list[dict]:
+    def flatten(self, rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
         """The stream's rows in a page's rows (a nested endpoint yields its inner rows)."""
         return rows
 
     @functools.cached_property
-    def _convert(self) -> Callable[[Mapping[str, object]], dict]:
+    def _convert(self) -> Callable[[Mapping[str, object]], dict[str, t.Any]]:
         # JSON strings carry HTML entities (&amp;, &#39;); XML text is already plain.
         # Keys the state and the target rely on must convert; any other bad value
         # becomes null with a warning, so one odd row never stops a nightly run.
@@ -366,7 +366,7 @@ class LitmosStream(RESTStream[int]):
             yield from super().generate_child_contexts(record, context)
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         # A child's records carry the parent ids of its context (UserId, SessionId ...).
         ids = {k: v for k, v in (context or {}).items() if k in self.schema["properties"]}
         for row in self.request_records(context):

@@ -162,7 +162,7 @@ class DateWindowStream(LitmosStream):
         return {"since": format_since(since), "to": format_since(to)}
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         start = self.walk_start
         self._rewind_bookmark_to(format_datetime(start))
         while True:
@@ -236,7 +236,7 @@ class FanOutStream(LitmosStream):
         super().validate_response(response)
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         try:
             yield from super().get_records(context)
         except ParentGoneError:

@@ -54,7 +54,7 @@ class AchievementsStream(DescendingSinceStream):
 
     @property
     @override
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, t.Any]] | None:
         # With `user_ids`, one pass per user (`userid=`); the bookmark stays flat.
         user_ids = self.config.get("user_ids")
         if not user_ids:
@@ -62,7 +62,7 @@ class AchievementsStream(DescendingSinceStream):
         return [{"userid": user_id} for user_id in dict.fromkeys(user_ids)]
 
     @override
-    def filter_params(self, context: Context | None) -> dict:
+    def filter_params(self, context: Context | None) -> dict[str, t.Any]:
         params = super().filter_params(context)
         if context and context.get("userid"):
             params["userid"] = context["userid"]

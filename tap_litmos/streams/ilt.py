@@ -81,7 +81,7 @@ class IltSessionsStream(SnapshotStream):
 
     @property
     @override
-    def partitions(self) -> list[dict]:
+    def partitions(self) -> list[dict[str, t.Any]]:
         return [{"when": "past"}, {"when": "future"}]
 
     @override
@@ -117,7 +117,7 @@ class IltSessionDaysStream(SnapshotStream):
     )  # fmt: skip
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         session_id = (context or {})["SessionId"]
         for day in self.run.session_days.take(session_id):
             record = self.to_record({**day, "SessionId": session_id}, context)

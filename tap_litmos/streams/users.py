@@ -92,5 +92,5 @@ class EarliestUsersProbe(LitmosStream):
         return {"sort": "CreatedDate", "dir": "ASC"}
 
     @override
-    def page_reaches_end(self, rows: list[dict]) -> bool:
+    def page_reaches_end(self, rows: list[dict[str, t.Any]]) -> bool:
         return True  # one page is enough
