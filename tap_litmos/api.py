@@ -163,7 +163,7 @@ class LitmosPaginator(OffsetPaginator):
 #: off in transit (`LitmosRetriableError`), timeouts (request_timeout is a deadline for the
 #: whole response) and dropped connections. A 4xx, or a page that is not what the endpoint
 #: returns, gets the same answer every time and fails the run at once.
-RETRIED_FAILURES: tuple[type[BaseException], ...] = (
+RETRIED_FAILURES: tuple[type[Exception], ...] = (
     RetriableAPIError,
     ConnectionResetError,
     requests.exceptions.Timeout,

@@ -61,7 +61,7 @@ class DescendingSinceStream(LitmosStream):
     def plan(self, *, selected: bool = True) -> StreamPlan:
         cutoff = self.starting_cutoff
         since = format_datetime(cutoff) if cutoff else None
-        passes = len(self.partitions or [None])
+        passes = len(self.partitions or (None,))
         return StreamPlan(self.name, "newest first", passes, since=since, selected=selected)
 
     @override
@@ -77,7 +77,7 @@ class DescendingSinceStream(LitmosStream):
         if not cutoff:
             return False
         try:
-            oldest = to_datetime_text(rows[-1].get(self.replication_key))
+            oldest = to_datetime_text(rows[-1].get(self.replication_key))  # type: ignore[arg-type]  # a cutoff implies a replication key
         except ValueError:
             return False  # to_record fails the run on it, naming the record
         return oldest is not None and oldest < cutoff

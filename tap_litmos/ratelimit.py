@@ -360,13 +360,13 @@ class RequestBudget:
     def _put(self, item: RateItem) -> bool:
         """Check and record one attempt, atomically across the processes sharing it."""
         if self._redis is None:
-            return bool(self._bucket.put(item))  # type: ignore[union-attr]
+            return bool(self._bucket.put(item))  # type: ignore[union-attr]  # acquire() opened it
         import redis  # noqa: PLC0415
 
         try:
-            return bool(self._bucket.put(item))  # type: ignore[union-attr]
+            return bool(self._bucket.put(item))  # type: ignore[union-attr]  # acquire() opened it
         except redis.exceptions.NoScriptError:  # the server restarted or flushed its scripts
-            self._bucket = RedisBucket.init(self._bucket.rates, self._redis, self._name)  # type: ignore[union-attr]
+            self._bucket = RedisBucket.init(self._bucket.rates, self._redis, self._name)  # type: ignore[union-attr]  # acquire() opened it
             return bool(self._bucket.put(item))
 
     def _forget_old(self, bucket: InMemoryBucket | SQLiteBucket | RedisBucket, now: int) -> None:

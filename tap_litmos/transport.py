@@ -147,7 +147,7 @@ _Conn = t.TypeVar("_Conn", bound=HTTPConnection)
 def _watch_new_socket(conn_class: type[_Conn]) -> type[_Conn]:
     """A urllib3 connection class whose sockets the active deadline can shut down."""
 
-    class Watched(conn_class):  # type: ignore[misc,valid-type]
+    class Watched(conn_class):  # type: ignore[misc,valid-type]  # a base known at run time
         def _new_conn(self) -> socket.socket:
             sock: socket.socket = super()._new_conn()
             if deadline := _Deadline.current():

@@ -60,8 +60,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def write_message(self, message: Message) -> None:
         line = self.format_message(message)
         if message.type in _ONCE_PER_STREAM:
-            said = (message.type, message.stream)  # type: ignore[attr-defined]
-            if self._last_said.get(said) == line:
+            said = (message.type, message.stream)  # type: ignore[attr-defined]  # SCHEMA and ACTIVATE_VERSION have one
+            if self._last_said.get(said) == line:  # type: ignore[comparison-overlap]  # bytes == bytearray compares contents
                 return
             # format_message reuses one buffer for every message: a line kept is a copy.
             self._last_said[said] = bytes(line)

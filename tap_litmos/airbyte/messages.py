@@ -125,10 +125,10 @@ class AirbyteWriter(GenericSingerWriter[bytes, "Message"]):
         kind = message.type
         if kind == SingerMessageType.RECORD:
             if not self.discard_data:
-                self._write_record(message.stream, message.record)  # type: ignore[attr-defined]
+                self._write_record(message.stream, message.record)  # type: ignore[attr-defined]  # a RecordMessage
         elif kind == SingerMessageType.STATE:
             if not self.discard_data:
-                self._write_states(message.value)  # type: ignore[attr-defined]
+                self._write_states(message.value)  # type: ignore[attr-defined]  # a StateMessage
         elif kind == SingerMessageType.BATCH:
             msg = "BATCH messages have no Airbyte equivalent"
             raise BatchNotSupportedError(msg)
