@@ -21,6 +21,7 @@ that sends it itself (the doctor).
 from __future__ import annotations
 
 import dataclasses
+import sys
 import typing as t
 from http import HTTPStatus
 
@@ -35,9 +36,9 @@ from tap_litmos.transport import THROTTLE_STATUSES, error_summary, retry_wait
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Mapping
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 #: Where a response keeps its parsed rows (each page is parsed once).
@@ -162,7 +163,7 @@ class LitmosPaginator(OffsetPaginator):
 #: off in transit (`LitmosRetriableError`), timeouts (request_timeout is a deadline for the
 #: whole response) and dropped connections. A 4xx, or a page that is not what the endpoint
 #: returns, gets the same answer every time and fails the run at once.
-RETRIED_FAILURES: tuple[type[BaseException], ...] = (
+RETRIED_FAILURES: tuple[type[Exception], ...] = (
     RetriableAPIError,
     ConnectionResetError,
     requests.exceptions.Timeout,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import sys
 import typing as t
 from urllib.parse import parse_qsl, urlsplit
 
@@ -38,11 +39,11 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     import requests
-    from singer_sdk.helpers.types import Context, Record
+    from singer_sdk.helpers.types import Context, Record, RequestFunc
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 #: `max_response_mb` is in MiB.
@@ -74,11 +75,15 @@ class LitmosStream(RESTStream[int]):
     #: What a child stream's context carries: {context key: field of this record}.
     #: Ids only, so a child's requests and records are all it can change.
     child_context_keys: t.ClassVar[dict[str, str]] = {}
+    #: A child's parent is a LitmosStream too (the SDK says any Stream).
+    parent_stream_type: type[LitmosStream] | None
+    #: Every stream class sets its name (the SDK declares it per instance only).
+    name: str
     # One flat bookmark per stream, never one per partition or parent record, so the state
     # stays small (the SDK's per-partition state is quadratic in parents). How a run
     # resumes after an interruption is the access pattern's (patterns.py).
     # A class attribute where the SDK has a property: the SDK reads it per instance.
-    state_partitioning_keys: t.ClassVar[list[str] | None] = sdk_seams.FLAT_BOOKMARK  # type: ignore[misc]
+    state_partitioning_keys: t.ClassVar[list[str] | None] = sdk_seams.FLAT_BOOKMARK
 
     # --- The run ----------------------------------------------------------------------
 
@@ -105,12 +110,12 @@ class LitmosStream(RESTStream[int]):
             return StreamPlan(
                 self.name, f"inside {parent}, no request", 0, None, None, parent, selected
             )
-        passes = len(self.partitions or [None])
+        passes = len(self.partitions or (None,))
         return StreamPlan(self.name, "snapshot", passes, selected=selected)
 
     # --- Sync -----------------------------------------------------------------------
 
-    @override
+    @override  # type: ignore[misc]  # final in the SDK: wrapped on purpose
     def sync(self, context: Context | None = None) -> None:
         with self.run.progress.syncing(self):
             super().sync(context)
@@ -166,7 +171,7 @@ class LitmosStream(RESTStream[int]):
 
     @property
     @override
-    def timeout(self) -> float:  # type: ignore[override]  (a property where the SDK has a method)
+    def timeout(self) -> float:  # type: ignore[override]  # fractional seconds; the SDK says int
         return float(settings.value(self.config, "request_timeout"))
 
     @property
@@ -211,7 +216,7 @@ class LitmosStream(RESTStream[int]):
     # --- Requests: budget, retries, errors ----------------------------------------------
 
     @override
-    def request_decorator(self, func: Callable) -> Callable:
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
         # Only what can change when asked again is retried (api.RETRIED_FAILURES).
         return backoff.on_exception(
             api.retry_waits,
@@ -264,7 +269,7 @@ class LitmosStream(RESTStream[int]):
         )
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
         rows = self.flatten(self.page_rows(response))
         self._check_keys(rows, response)
         if rows:
@@ -283,7 +288,7 @@ class LitmosStream(RESTStream[int]):
         )
         return tuple(dict.fromkeys(k for k in keys if k not in from_context))
 
-    def _check_keys(self, rows: list[dict], response: requests.Response) -> None:
+    def _check_keys(self, rows: list[dict[str, t.Any]], response: requests.Response) -> None:
         """Fail on a row without a key value: without it no target can place the row.
 
         Blank text counts as no value: it converts to null. Every stream's keys, and a
@@ -303,19 +308,22 @@ class LitmosStream(RESTStream[int]):
                     )
                     raise LitmosAPIError(msg)
 
-    def flatten(self, rows: list[dict]) -> list[dict]:
+    def flatten(self, rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
         """The stream's rows in a page's rows (a nested endpoint yields its inner rows)."""
         return rows
 
     @functools.cached_property
-    def _convert(self) -> Callable[[Mapping[str, object]], dict]:
+    def _convert(self) -> Callable[[Mapping[str, object]], dict[str, t.Any]]:
         # JSON strings carry HTML entities (&amp;, &#39;); XML text is already plain.
         # Keys the state and the target rely on must convert; any other bad value
         # becomes null with a warning, so one odd row never stops a nightly run.
         return record_converter(
             self.schema,
             unescape_html=self.response_format == "json",
-            strict=(*(self.primary_keys or ()), self.replication_key),
+            strict=(
+                *(self.primary_keys or ()),
+                *((self.replication_key,) if self.replication_key else ()),
+            ),
             on_bad_value=self._null_bad_value,
         )
 
@@ -365,7 +373,7 @@ class LitmosStream(RESTStream[int]):
             yield from super().generate_child_contexts(record, context)
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         # A child's records carry the parent ids of its context (UserId, SessionId ...).
         ids = {k: v for k, v in (context or {}).items() if k in self.schema["properties"]}
         for row in self.request_records(context):
@@ -394,19 +402,19 @@ class LitmosStream(RESTStream[int]):
         return f"{'an' if self.name[:1] in 'aeiou' else 'a'} {self.name}"
 
     @override
-    def log(self, msg: str, *args: t.Any, level: int = logging.INFO) -> None:
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
         # The SDK adds "An unhandled error occurred while syncing 'x'" to every failure;
         # the tap's own error line already names the stream and what went wrong.
-        if sdk_seams.is_unhandled_error(msg):
+        if sdk_seams.is_unhandled_error(message):
             level = logging.DEBUG
-        super().log(msg, *args, level=level)
+        super().log(message, *args, level=level, **kwargs)
 
     def wanted(self, record: Record) -> bool:
         """Whether this run emits the record: not older than the starting cutoff."""
         cutoff = self._cutoff_text
         if not cutoff:
             return True
-        value = record.get(self.replication_key)  # type: ignore[arg-type]
+        value = record.get(self.replication_key)  # type: ignore[arg-type]  # a cutoff implies a replication key
         return value is None or value >= cutoff  # canonical text compares as time
 
     # --- Incremental -------------------------------------------------------------
@@ -440,8 +448,8 @@ class LitmosStream(RESTStream[int]):
 
     @override
     def compare_start_date(self, value: str, start_date_value: str) -> str:
-        later = max(parse_datetime(value), parse_datetime(start_date_value))  # type: ignore[type-var]
-        return format_datetime(later)  # type: ignore[arg-type]
+        later = max(parse_datetime(value), parse_datetime(start_date_value))  # type: ignore[type-var]  # two dates, never blank
+        return format_datetime(later)  # type: ignore[arg-type]  # as above
 
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> str | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 import typing as t
 from http import HTTPStatus
 
@@ -33,9 +34,9 @@ if t.TYPE_CHECKING:
 
     from tap_litmos.api import Rows
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 ONE_SECOND = dt.timedelta(seconds=1)
@@ -60,7 +61,7 @@ class DescendingSinceStream(LitmosStream):
     def plan(self, *, selected: bool = True) -> StreamPlan:
         cutoff = self.starting_cutoff
         since = format_datetime(cutoff) if cutoff else None
-        passes = len(self.partitions or [None])
+        passes = len(self.partitions or (None,))
         return StreamPlan(self.name, "newest first", passes, since=since, selected=selected)
 
     @override
@@ -76,7 +77,7 @@ class DescendingSinceStream(LitmosStream):
         if not cutoff:
             return False
         try:
-            oldest = to_datetime_text(rows[-1].get(self.replication_key))
+            oldest = to_datetime_text(rows[-1].get(self.replication_key))  # type: ignore[arg-type]  # a cutoff implies a replication key
         except ValueError:
             return False  # to_record fails the run on it, naming the record
         return oldest is not None and oldest < cutoff
@@ -161,7 +162,7 @@ class DateWindowStream(LitmosStream):
         return {"since": format_since(since), "to": format_since(to)}
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         start = self.walk_start
         self._rewind_bookmark_to(format_datetime(start))
         while True:
@@ -235,7 +236,7 @@ class FanOutStream(LitmosStream):
         super().validate_response(response)
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         try:
             yield from super().get_records(context)
         except ParentGoneError:

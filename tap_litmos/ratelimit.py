@@ -130,7 +130,7 @@ def _parse_redis_url(value: str) -> _Backend:
     from redis.connection import parse_url  # noqa: PLC0415  (only Redis users pay for it)
 
     try:
-        parse_url(value)
+        parse_url(value)  # type: ignore[no-untyped-call]  # unannotated in redis-py
     except ValueError as exc:
         msg = f"{shown}: {mask_text(str(exc), value)}"
         raise ValueError(msg) from None
@@ -276,8 +276,9 @@ class RequestBudget:
                 item = RateItem(_ITEM_NAME, now)
                 if self._put(item):
                     break
-                wait_ms = self._bucket.waiting(item)
-                seconds = max(int(wait_ms), 1) / 1000  # type: ignore[call-overload]
+                # A sync bucket (sync Redis client) answers an int, never an Awaitable.
+                wait_ms = t.cast("int", self._bucket.waiting(item))
+                seconds = max(int(wait_ms), 1) / 1000
                 self.waited += seconds
                 (self._sleep or time.sleep)(seconds)
             self._forget_old(self._bucket, now)
@@ -295,7 +296,7 @@ class RequestBudget:
             self._bucket = self._redis = None
             with contextlib.suppress(Exception):
                 if isinstance(bucket, SQLiteBucket):
-                    bucket.close()
+                    bucket.close()  # type: ignore[no-untyped-call]  # unannotated in pyrate-limiter
                 if client is not None:
                     client.close()
 
@@ -311,7 +312,8 @@ class RequestBudget:
                 rates, table=self._name, db_path=self._backend.target, use_file_lock=True
             )
             if bucket.lock is not None:  # a later wait is bounded too (filelock.Timeout)
-                bucket.lock.timeout = LOCK_WAIT_SECONDS
+                # use_file_lock=True makes it a FileLock; pyrate-limiter types it RLock.
+                t.cast("filelock.FileLock", bucket.lock).timeout = LOCK_WAIT_SECONDS
             return bucket
         import redis  # noqa: PLC0415  (only Redis users pay for it)
 
@@ -319,12 +321,13 @@ class RequestBudget:
             self._backend.target, socket_connect_timeout=10, socket_timeout=30
         )
         try:
-            bucket = RedisBucket.init(rates, client, self._name)
+            # init is unannotated; with a sync client it makes a RedisBucket (not a coroutine).
+            redis_bucket = t.cast("RedisBucket", RedisBucket.init(rates, client, self._name))
         except BaseException:
             client.close()
             raise
         self._redis = client
-        return bucket
+        return redis_bucket
 
     @staticmethod
     def _check_lockable(path: str) -> None:
@@ -357,13 +360,13 @@ class RequestBudget:
     def _put(self, item: RateItem) -> bool:
         """Check and record one attempt, atomically across the processes sharing it."""
         if self._redis is None:
-            return bool(self._bucket.put(item))  # type: ignore[union-attr]
+            return bool(self._bucket.put(item))  # type: ignore[union-attr]  # acquire() opened it
         import redis  # noqa: PLC0415
 
         try:
-            return bool(self._bucket.put(item))  # type: ignore[union-attr]
+            return bool(self._bucket.put(item))  # type: ignore[union-attr]  # acquire() opened it
         except redis.exceptions.NoScriptError:  # the server restarted or flushed its scripts
-            self._bucket = RedisBucket.init(self._bucket.rates, self._redis, self._name)  # type: ignore[union-attr]
+            self._bucket = RedisBucket.init(self._bucket.rates, self._redis, self._name)  # type: ignore[union-attr]  # acquire() opened it
             return bool(self._bucket.put(item))
 
     def _forget_old(self, bucket: InMemoryBucket | SQLiteBucket | RedisBucket, now: int) -> None:

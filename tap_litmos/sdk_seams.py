@@ -28,6 +28,7 @@ Seams:
 from __future__ import annotations
 
 import contextlib
+import sys
 import typing as t
 
 from singer_sdk import Tap
@@ -38,9 +39,9 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.streams import Stream
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 

@@ -298,8 +298,8 @@ def _number_problem(prop: Mapping[str, t.Any], value: object, *, whole: bool, sh
     above = prop.get("exclusiveMinimum")
     kinds = (int,) if whole else (int, float)
     ok = isinstance(value, kinds) and not isinstance(value, bool)
-    ok = ok and (low is None or value >= low) and (high is None or value <= high)  # type: ignore[operator]
-    ok = ok and (above is None or value > above)  # type: ignore[operator]
+    ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    ok = ok and (above is None or value > above)
     if ok:
         return ""
     if above is not None:

@@ -27,14 +27,15 @@ if t.TYPE_CHECKING:
 
     import click
 
+    from tap_litmos.airbyte.messages import AirbyteWriter
     from tap_litmos.client import LitmosStream
     from tap_litmos.progress import RunProgress
     from tap_litmos.ratelimit import RequestBudget
     from tap_litmos.transport import ServerClock
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 # Failures a user can act on: reported in one line, exit code 1, traceback only at DEBUG.
@@ -69,6 +70,8 @@ class TapLitmos(sdk_seams.ConfigValidationHook):
     config_jsonschema = copy.deepcopy(settings.CONFIG_SCHEMA)
     # msgspec, flushed per STATE rather than per record: the fastest Singer writer here.
     message_writer_class = BufferedMsgSpecWriter
+    #: The writer it runs with: this one, or the Airbyte writer (airbyte/cli.py).
+    message_writer: BufferedMsgSpecWriter | AirbyteWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Build the tap; from here on no byte of output can carry the key or a password."""
@@ -83,7 +86,7 @@ class TapLitmos(sdk_seams.ConfigValidationHook):
     def discover_streams(self) -> list[LitmosStream]:
         return [stream_class(tap=self) for stream_class in STREAM_TYPES]
 
-    @override
+    @override  # type: ignore[misc]  # final in the SDK: wrapped on purpose
     def sync_all(self) -> None:
         # ACTIVATE_VERSION after each snapshot's records, but where the SDK sends it (first)
         # when records travel in BATCH files, whose rows carry no version (writer.py).
@@ -96,7 +99,7 @@ class TapLitmos(sdk_seams.ConfigValidationHook):
             self._log_run_summary()
             self.run.close()
 
-    @override
+    @override  # type: ignore[misc]  # final in the SDK: wrapped on purpose
     def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
         try:
             return super().run_sync_dry_run(*args, **kwargs)
@@ -104,7 +107,7 @@ class TapLitmos(sdk_seams.ConfigValidationHook):
             self.message_writer.flush()
             self.run.close()
 
-    @override
+    @override  # type: ignore[misc]  # final in the SDK: replaced on purpose
     def run_connection_test(self) -> bool:
         # One request proves the host, the key and the account's API access; the SDK's
         # default reads a record of every stream, dozens of requests for 23 streams.
@@ -207,7 +210,7 @@ class TapLitmos(sdk_seams.ConfigValidationHook):
 
     @classmethod
     @override
-    def invoke(cls, **kwargs: t.Any) -> None:  # type: ignore[override]
+    def invoke(cls, **kwargs: t.Any) -> None:
         with cls._clean_failure():
             super().invoke(**kwargs)
 

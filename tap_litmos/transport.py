@@ -141,12 +141,15 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _watch_new_socket(conn_class: type[HTTPConnection]) -> type[HTTPConnection]:
+_Conn = t.TypeVar("_Conn", bound=HTTPConnection)
+
+
+def _watch_new_socket(conn_class: type[_Conn]) -> type[_Conn]:
     """A urllib3 connection class whose sockets the active deadline can shut down."""
 
-    class Watched(conn_class):  # type: ignore[misc,valid-type]
+    class Watched(conn_class):  # type: ignore[misc,valid-type]  # a base known at run time
         def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
+            sock: socket.socket = super()._new_conn()
             if deadline := _Deadline.current():
                 deadline.watch(sock)
             return sock
@@ -266,7 +269,7 @@ class LitmosSession(requests.Session):
             response.close()
             raise self._late(deadline)
         response._content = b"".join(chunks)  # noqa: SLF001 (what requests' .content sets)
-        response._content_consumed = True  # noqa: SLF001
+        response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001 (not in types-requests)
 
     def _too_large(self, what: str) -> str:
         megabytes = self.max_body_bytes / (1024 * 1024)
@@ -294,7 +297,7 @@ class LitmosSession(requests.Session):
                 " api_url host. Check api_url or the proxy in between."
             )
             raise CrossHostRedirectError(msg)
-        super().rebuild_auth(prepared_request, response)
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]  # unannotated in types-requests
 
 
 def local_now() -> dt.datetime:
@@ -381,7 +384,7 @@ def retry_wait(failure: BaseException | None, attempt: int) -> float:
     if response is not None and response.status_code in THROTTLE_STATUSES:
         asked = retry_after_seconds(response)
         return THROTTLE_WAIT_SECONDS if asked is None else asked
-    return min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
+    return min(RETRY_BASE_SECONDS * 2.0 ** (attempt - 1), RETRY_MAX_SECONDS)
 
 
 def describe_failure(failure: BaseException | None) -> str:

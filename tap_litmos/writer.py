@@ -33,9 +33,9 @@ from tap_litmos.redaction import redact_bytes
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 BLOCK_BYTES = 64 * 1024
@@ -60,8 +60,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def write_message(self, message: Message) -> None:
         line = self.format_message(message)
         if message.type in _ONCE_PER_STREAM:
-            said = (message.type, message.stream)  # type: ignore[attr-defined]
-            if self._last_said.get(said) == line:
+            said = (message.type, message.stream)  # type: ignore[attr-defined]  # SCHEMA and ACTIVATE_VERSION have one
+            if self._last_said.get(said) == line:  # type: ignore[comparison-overlap]  # bytes == bytearray compares contents
                 return
             # format_message reuses one buffer for every message: a line kept is a copy.
             self._last_said[said] = bytes(line)

@@ -95,7 +95,9 @@ def configured_streams(
     return streams
 
 
-def singer_catalog(tap: TapLitmos, configured: Mapping[str, Mapping[str, t.Any]]) -> dict:
+def singer_catalog(
+    tap: TapLitmos, configured: Mapping[str, Mapping[str, t.Any]]
+) -> dict[str, t.Any]:
     """The tap's catalog with the configured streams selected and every other one not.
 
     A configured stream whose `json_schema` lists fewer properties than the tap's
@@ -133,7 +135,7 @@ def singer_state(
         name for name, entry in configured.items() if entry.get("sync_mode") == INCREMENTAL
     }
     notes: list[str] = []
-    bookmarks: dict[str, dict] = {}
+    bookmarks: dict[str, dict[str, t.Any]] = {}
     for name, stream_state in _stream_states(airbyte_state, notes):
         if name not in configured:
             continue

@@ -93,8 +93,8 @@ def _build_tap(
     config: dict[str, t.Any],
     writer: AirbyteWriter,
     *,
-    catalog_dict: dict | None = None,
-    state: dict | None = None,
+    catalog_dict: dict[str, t.Any] | None = None,
+    state: dict[str, t.Any] | None = None,
 ) -> TapLitmos:
     """The one tap, with the Airbyte writer; validates the config as `tap-litmos` does."""
     tap = TapLitmos(

@@ -46,9 +46,9 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.singerlib.encoding.simple import Message
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 #: What the SDK keeps in a stream's state for the current run only.
@@ -125,10 +125,10 @@ class AirbyteWriter(GenericSingerWriter[bytes, "Message"]):
         kind = message.type
         if kind == SingerMessageType.RECORD:
             if not self.discard_data:
-                self._write_record(message.stream, message.record)  # type: ignore[attr-defined]
+                self._write_record(message.stream, message.record)  # type: ignore[attr-defined]  # a RecordMessage
         elif kind == SingerMessageType.STATE:
             if not self.discard_data:
-                self._write_states(message.value)  # type: ignore[attr-defined]
+                self._write_states(message.value)  # type: ignore[attr-defined]  # a StateMessage
         elif kind == SingerMessageType.BATCH:
             msg = "BATCH messages have no Airbyte equivalent"
             raise BatchNotSupportedError(msg)

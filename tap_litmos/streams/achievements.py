@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 from singer_sdk import typing as th
@@ -11,9 +12,9 @@ from tap_litmos.patterns import DescendingSinceStream
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 
@@ -53,7 +54,7 @@ class AchievementsStream(DescendingSinceStream):
 
     @property
     @override
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, t.Any]] | None:
         # With `user_ids`, one pass per user (`userid=`); the bookmark stays flat.
         user_ids = self.config.get("user_ids")
         if not user_ids:
@@ -61,7 +62,7 @@ class AchievementsStream(DescendingSinceStream):
         return [{"userid": user_id} for user_id in dict.fromkeys(user_ids)]
 
     @override
-    def filter_params(self, context: Context | None) -> dict:
+    def filter_params(self, context: Context | None) -> dict[str, t.Any]:
         params = super().filter_params(context)
         if context and context.get("userid"):
             params["userid"] = context["userid"]

@@ -16,10 +16,10 @@ from singer_sdk import typing as th
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    FieldType = Callable[[str], th.Property]
+    FieldType = Callable[[str], th.Property[t.Any]]
 
 
-def _kind(json_type: type[th.JSONTypeHelper]) -> FieldType:
+def _kind(json_type: type[th.JSONTypeHelper[t.Any]]) -> FieldType:
     return lambda name: th.Property(name, json_type)
 
 
@@ -34,7 +34,7 @@ BOOL = _kind(th.BooleanType)
 DATE = _kind(th.DateTimeType)
 
 
-def schema(**fields: FieldType) -> dict:
+def schema(**fields: FieldType) -> dict[str, t.Any]:
     """A stream schema from `Name=TYPE` pairs, in the order given (Litmos's wire order)."""
     return th.PropertiesList(*(kind(name) for name, kind in fields.items())).to_dict()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 from tap_litmos.parsing import nested_rows
@@ -23,9 +24,9 @@ if t.TYPE_CHECKING:
 
     from tap_litmos.api import Rows
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 
@@ -80,7 +81,7 @@ class IltSessionsStream(SnapshotStream):
 
     @property
     @override
-    def partitions(self) -> list[dict]:
+    def partitions(self) -> list[dict[str, t.Any]]:
         return [{"when": "past"}, {"when": "future"}]
 
     @override
@@ -116,7 +117,7 @@ class IltSessionDaysStream(SnapshotStream):
     )  # fmt: skip
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         session_id = (context or {})["SessionId"]
         for day in self.run.session_days.take(session_id):
             record = self.to_record({**day, "SessionId": session_id}, context)

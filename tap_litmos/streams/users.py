@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 from tap_litmos.client import LitmosStream
@@ -11,9 +12,9 @@ from tap_litmos.streams.fields import BOOL, DATE, INT, TEXT, schema
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-try:
-    from typing import override  # type: ignore[attr-defined]
-except ImportError:  # Python < 3.12
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # Python < 3.12
     from typing_extensions import override
 
 USER_FIELDS = dict(  # noqa: C408 (keywords keep the wire names readable)
@@ -91,5 +92,5 @@ class EarliestUsersProbe(LitmosStream):
         return {"sort": "CreatedDate", "dir": "ASC"}
 
     @override
-    def page_reaches_end(self, rows: list[dict]) -> bool:
+    def page_reaches_end(self, rows: list[dict[str, t.Any]]) -> bool:
         return True  # one page is enough
