@@ -131,6 +131,8 @@ class RunProgress:
         self.streams: dict[str, StreamTally] = {}
         self.planned = False
         self.failed_stream: str | None = None
+        #: The run failed or was stopped, in a stream or between two.
+        self.failed = False
         self._started_at = clock()
         self._last_progress_at: float | None = None
 
@@ -350,7 +352,7 @@ class RunProgress:
                 "seconds": round(tally.seconds, 3),
             }
         return {
-            "status": "failed" if self.failed_stream else "succeeded",
+            "status": "failed" if self.failed or self.failed_stream else "succeeded",
             "failed_stream": self.failed_stream,
             "seconds": round(self.clock() - self._started_at, 3),
             "rows": sum(s["rows"] for s in streams.values()),
@@ -371,7 +373,9 @@ class RunProgress:
             return
         figures = self.summary(waited=waited)
         outcome = (
-            f"failed in {figures['failed_stream']}" if figures["failed_stream"] else "succeeded"
+            f"failed in {figures['failed_stream']}"
+            if figures["failed_stream"]
+            else figures["status"]
         )
         self.logger.info(
             "Summary: %s in %s, %s, %s (planned at least %s)",

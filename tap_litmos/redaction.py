@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import threading
 import traceback
@@ -37,6 +38,7 @@ _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
 _secret_bytes: tuple[bytes, ...] = ()
 _installed = False
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
 
 
 def secret_values(config: Mapping[str, t.Any]) -> set[str]:
@@ -49,8 +51,15 @@ def secret_values(config: Mapping[str, t.Any]) -> set[str]:
 
 
 def _forms(secret: str) -> set[str]:
-    """The secret as written, URL-encoded (both ways) and escaped inside a JSON string."""
-    return {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+    """The secret as written, escaped inside a JSON string, and URL-encoded.
+
+    URL-encoded as a query value (`quote_plus`) or a path (`quote`), `/` encoded or not,
+    in upper- or lower-case hex (`%2F` and `%2f` are the same byte).
+    """
+    encoded = {quote(secret, safe=safe) for safe in ("", "/")}
+    encoded |= {quote_plus(secret, safe=safe) for safe in ("", "/")}
+    encoded |= {_PERCENT.sub(lambda m: m.group().lower(), form) for form in encoded}
+    return {secret, json.dumps(secret)[1:-1], *encoded}
 
 
 def protect(secrets: Iterable[str]) -> None:

@@ -24,6 +24,7 @@ from tap_litmos.writer import BufferedMsgSpecWriter, ShortWriteError
 if t.TYPE_CHECKING:
     import collections
     from collections.abc import Iterator, Mapping
+    from types import FrameType
 
     import click
 
@@ -94,10 +95,22 @@ class TapLitmos(sdk_seams.ConfigValidationHook):
         try:
             announce_plan(self)
             super().sync_all()
+        except BaseException:
+            self.progress.failed = True  # a stop between two streams fails the run too
+            raise
         finally:
             self.message_writer.flush()  # RECORD lines not yet followed by a STATE
             self._log_run_summary()
             self.run.close()
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # The SDK writes the state, then exits 0: a run stopped by SIGINT or SIGTERM would
+        # pass for a finished one. Its exit code is 128 + the signal, as a shell's.
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            raise SystemExit(128 + signum) from None
 
     @override  # type: ignore[misc]  # final in the SDK: wrapped on purpose
     def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:

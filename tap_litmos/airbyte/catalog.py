@@ -129,7 +129,8 @@ def singer_state(
     `sourceStats` ...) and with the states of streams not configured in this read. Only
     the streams configured `incremental` take theirs: `full_refresh` reads from the
     start. STREAM states are what source-litmos writes; the GLOBAL and LEGACY shapes are
-    read too (their per-stream parts), so no hand-made or migrated state is lost.
+    read too (their per-stream parts), so no hand-made or migrated state is lost; a
+    LEGACY state with no per-stream parts to read is refused (`_legacy`).
     """
     incremental = {
         name for name, entry in configured.items() if entry.get("sync_mode") == INCREMENTAL
@@ -162,10 +163,28 @@ def _stream_states(state: object, notes: list[str]) -> Iterable[tuple[str, objec
         elif kind == "GLOBAL":
             for stream in (item.get("global") or {}).get("stream_states") or ():
                 yield from _named(stream)
-        elif kind == "LEGACY" and isinstance(item.get("data"), dict):
-            yield from (item["data"].get("bookmarks") or {}).items()
+        elif kind == "LEGACY":
+            yield from _legacy(item.get("data"))
         else:
             notes.append(f"Ignored a state entry source-litmos cannot read: {item!r:.100}")
+
+
+def _legacy(data: object) -> Iterable[tuple[str, object]]:
+    """The per-stream states of a LEGACY state's `data`, or a config error.
+
+    Two shapes hold them: a Singer state, `{"bookmarks": {stream: state}}` (what the tap
+    keeps), and the Airbyte CDK's own, `{stream: state}`. Anything else is refused: a
+    read that started from scratch instead would re-read every stream without a word.
+    """
+    streams = data.get("bookmarks") if isinstance(data, dict) and "bookmarks" in data else data
+    if not isinstance(streams, dict) or not all(isinstance(s, dict) for s in streams.values()):
+        msg = (
+            "State: a LEGACY state source-litmos cannot read: its data must be"
+            ' {"bookmarks": {stream: state}} or {stream: state}, with an object for each'
+            f" stream; got {data!r:.100}"
+        )
+        raise ConfigValidationError(msg, errors=[msg])
+    yield from streams.items()
 
 
 def _named(stream: object) -> Iterable[tuple[str, object]]:
