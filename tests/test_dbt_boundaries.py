@@ -25,14 +25,15 @@ import duckdb
 import pytest
 
 from litmos_sandbox import LitmosSandbox
-from tests import marts_reference as reference
-from tests.support import API_KEY, meltano_cli, meltano_env
+from tests.helpers import marts_reference as reference
+from tests.helpers.expect import API_KEY
+from tests.helpers.meltano import meltano_cli, meltano_env
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-pytestmark = [pytest.mark.platform, pytest.mark.meltano]
+pytestmark = pytest.mark.platform
 
 UTC = dt.timezone.utc
 START_DATE = (dt.datetime.now(UTC) - dt.timedelta(days=370)).date()

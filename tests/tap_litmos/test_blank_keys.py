@@ -17,7 +17,9 @@ import typing as t
 
 import pytest
 
-from tests.support import catalog_selecting, key_of, run_tap
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import key_of
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

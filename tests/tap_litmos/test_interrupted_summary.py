@@ -22,7 +22,8 @@ import pytest
 
 from litmos_sandbox import LitmosSandbox
 from tap_litmos.progress import SUMMARY_MARKER
-from tests.support import API_KEY, catalog_selecting
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import API_KEY
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

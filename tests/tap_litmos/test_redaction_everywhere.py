@@ -23,8 +23,9 @@ import pytest
 
 from litmos_sandbox import LitmosSandbox
 from tap_litmos import doctor
-from tests.airbyte_source import configured_catalog, discover, run_source
-from tests.support import LoopbackServer, catalog_selecting
+from tests.helpers.airbyte_source import configured_catalog, discover, run_source
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.loopback import LoopbackServer
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

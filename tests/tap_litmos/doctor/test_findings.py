@@ -10,7 +10,7 @@
   any of the instants the readings give.
 
 In one process: `compare_records` on rows made here, and the doctor against the
-in-process sandbox. tests/tap_litmos/test_doctor.py runs the command itself.
+in-process sandbox. tests/tap_litmos/doctor/test_doctor.py runs the command itself.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 from tap_litmos import doctor
 from tap_litmos.parsing import parse_datetime
 from tap_litmos.tap import TapLitmos
-from tests.support import API_KEY
+from tests.helpers.expect import API_KEY
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox

@@ -4,7 +4,7 @@ Airbyte retries a sync or stops it on exactly this field: `config_error` (the us
 change something: a refused key or permission), `transient_error` (the same read may
 work later: a 5xx that outlasted its retries, a dropped connection, a stop by a signal)
 and `system_error` (anything unexpected). The failures are the ones the tap really
-raises (its own response check for an HTTP status); tests/tap_litmos/test_airbyte_failures.py
+raises (its own response check for an HTTP status); tests/tap_litmos/airbyte/test_failures.py
 shows the same through real reads.
 """
 
@@ -21,7 +21,7 @@ from tap_litmos.airbyte.messages import Stopped
 from tap_litmos.ratelimit import RateLimitBackendError
 from tap_litmos.tap import TapLitmos
 from tap_litmos.transport import ResponseDeadlineError
-from tests.support import API_KEY
+from tests.helpers.expect import API_KEY
 
 pytestmark = pytest.mark.unit
 

@@ -1,7 +1,7 @@
 """A LEGACY state through a real read of `source-litmos`: resumed from, or refused.
 
 Only the GLOBAL shape had a read test; a LEGACY state silently ignored would start the
-read from scratch. The shapes one by one: tests/tap_litmos/test_airbyte_state.py.
+read from scratch. The shapes one by one: tests/tap_litmos/airbyte/test_state.py.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import typing as t
 
 import pytest
 
-from tests.airbyte_source import configured_catalog, discover, run_source
-from tests.support import API_KEY, parse_utc, since_text
+from tests.helpers.airbyte_source import configured_catalog, discover, run_source
+from tests.helpers.expect import API_KEY, parse_utc, since_text
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from litmos_sandbox import LitmosSandbox
-    from tests.airbyte_source import SourceRun
+    from tests.helpers.airbyte_source import SourceRun
 
 pytestmark = pytest.mark.e2e
 

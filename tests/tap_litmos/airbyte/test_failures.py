@@ -3,7 +3,7 @@
 A 403 mid-read is a `config_error`, a failure that outlasts its retries a
 `transient_error`, an exception nobody planned for a `system_error` with its stack
 trace; each read exits 1 with the TRACE ERROR last. The mapping itself, failure by
-failure: tests/tap_litmos/test_airbyte_failure_types.py.
+failure: tests/tap_litmos/airbyte/test_failure_types.py.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import typing as t
 
 import pytest
 
-from tests.airbyte_source import configured_catalog, discover, run_source
-from tests.support import API_KEY
+from tests.helpers.airbyte_source import configured_catalog, discover, run_source
+from tests.helpers.expect import API_KEY
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from litmos_sandbox import LitmosSandbox
-    from tests.airbyte_source import SourceRun
+    from tests.helpers.airbyte_source import SourceRun
 
 pytestmark = pytest.mark.e2e
 

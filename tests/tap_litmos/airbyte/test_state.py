@@ -5,7 +5,7 @@ migrated by hand). A LEGACY state is read as the per-stream bookmarks its `data`
 (a Singer state, or the Airbyte CDK's `{stream: state}`), or refused: a read that
 silently started from scratch would re-read every stream. Out: one STREAM state for
 every stream whose bookmark moved, however many moved in one step of the tap.
-Through real reads: tests/tap_litmos/test_airbyte_state_reads.py.
+Through real reads: tests/tap_litmos/airbyte/test_state_reads.py.
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ import typing as t
 
 import pytest
 
-from tests.support import catalog_selecting, parse_utc, run_tap
+from tests.helpers.catalog import catalog_selecting
+from tests.helpers.expect import parse_utc
+from tests.helpers.tap import run_tap
 
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
