@@ -23,6 +23,9 @@ Seams:
 6. `SDK_CHATTER` / `is_sdk_chatter` and `UNHANDLED_ERROR` / `is_unhandled_error`: SDK
    log lines recognised by the start of their text (quiet.py demotes them to DEBUG; the
    stream base demotes the SDK's repeat of a failure).
+7. `TerminationExitHook`: the SDK handles SIGINT and SIGTERM in `_handle_termination`
+   (installed by `PluginBase.__init__`), which writes the state and exits 0; the tap
+   exits 128 + the signal instead, so a stopped run never passes for a finished one.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from types import FrameType
 
     from singer_sdk.streams import Stream
 
@@ -181,3 +185,22 @@ def is_sdk_chatter(message: str) -> bool:
 def is_unhandled_error(message: str) -> bool:
     """Whether a log message is the SDK's repeat of a stream failure the tap reports."""
     return message.startswith(UNHANDLED_ERROR)
+
+
+# --- 7. Termination by a signal --------------------------------------------------------------
+
+
+class TerminationExitHook(Tap):
+    """A tap that a signal stops with exit code 128 + the signal, as a shell reports it.
+
+    Relies on: `PluginBase.__init__` installs `self._handle_termination` for SIGINT and
+    SIGTERM (in the main thread), and `Tap._handle_termination` writes the state, then
+    leaves through `sys.exit(0)`.
+    """
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            raise SystemExit(128 + signum) from None

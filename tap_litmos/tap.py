@@ -24,7 +24,6 @@ from tap_litmos.writer import BufferedMsgSpecWriter, ShortWriteError
 if t.TYPE_CHECKING:
     import collections
     from collections.abc import Iterator, Mapping
-    from types import FrameType
 
     import click
 
@@ -63,7 +62,7 @@ def failure_lines(exc: BaseException) -> list[str] | None:
     return None
 
 
-class TapLitmos(sdk_seams.ConfigValidationHook):
+class TapLitmos(sdk_seams.ConfigValidationHook, sdk_seams.TerminationExitHook):
     """Singer tap for SAP Litmos LMS: learners, teams, courses, results and ILT, in few requests."""
 
     name = "tap-litmos"
@@ -102,15 +101,6 @@ class TapLitmos(sdk_seams.ConfigValidationHook):
             self.message_writer.flush()  # RECORD lines not yet followed by a STATE
             self._log_run_summary()
             self.run.close()
-
-    @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # The SDK writes the state, then exits 0: a run stopped by SIGINT or SIGTERM would
-        # pass for a finished one. Its exit code is 128 + the signal, as a shell's.
-        try:
-            super()._handle_termination(signum, frame)
-        except SystemExit:
-            raise SystemExit(128 + signum) from None
 
     @override  # type: ignore[misc]  # final in the SDK: wrapped on purpose
     def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:

@@ -14,6 +14,7 @@ import contextlib
 import importlib.metadata
 import io
 import json
+import signal
 import typing as t
 from pathlib import Path
 
@@ -233,4 +234,25 @@ def test_seam_unhandled_error() -> None:
         "UNHANDLED_ERROR",
         f"the SDK no longer logs {sdk_seams.UNHANDLED_ERROR!r} through `Stream.log`: the"
         " stream base's demotion of that repeat of a failure does nothing",
+    )
+
+
+# --- 7. TerminationExitHook -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_seam_termination_exit_hook(signum: int, capsys: pytest.CaptureFixture[str]) -> None:
+    built = tap(state={"bookmarks": {"achievements": {"replication_key_value": "x"}}})
+    handler = signal.getsignal(signum)
+    assert getattr(handler, "__func__", None) is TapLitmos._handle_termination, broke(  # noqa: SLF001 (the seam)
+        "TerminationExitHook", "the SDK no longer installs `_handle_termination` for the signal"
+    )
+    with pytest.raises(SystemExit) as stopped:
+        built._handle_termination(signum, None)  # noqa: SLF001 (the seam)
+    assert stopped.value.code == 128 + signum, broke(
+        "TerminationExitHook", "`Tap._handle_termination` no longer leaves through sys.exit"
+    )
+    states = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [m["type"] for m in states] == ["STATE"], broke(
+        "TerminationExitHook", "`Tap._handle_termination` no longer writes the state first"
     )
