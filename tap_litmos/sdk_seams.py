@@ -38,7 +38,7 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from types import FrameType
 
     from singer_sdk.streams import Stream
@@ -198,8 +198,16 @@ class TerminationExitHook(Tap):
     leaves through `sys.exit(0)`.
     """
 
+    def defer_termination(self, stop: Callable[[], None]) -> bool:
+        """Whether `stop` must wait (the tap then calls it itself); by default it need not."""
+        del stop
+        return False
+
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # The deferred call gets no frame: the interrupted one holds the block being written.
+        if self.defer_termination(lambda: self._handle_termination(signum, None)):
+            return
         try:
             super()._handle_termination(signum, frame)
         except SystemExit:

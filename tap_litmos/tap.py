@@ -23,7 +23,7 @@ from tap_litmos.writer import BufferedMsgSpecWriter, ShortWriteError
 
 if t.TYPE_CHECKING:
     import collections
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     import click
 
@@ -115,6 +115,13 @@ class TapLitmos(sdk_seams.ConfigValidationHook, sdk_seams.TerminationExitHook):
         # One request proves the host, the key and the account's API access; the SDK's
         # default reads a record of every stream, dozens of requests for 23 streams.
         return self.run_sync_dry_run(dry_run_record_limit=1, streams=[self.streams["users"]])
+
+    @override
+    def defer_termination(self, stop: Callable[[], None]) -> bool:
+        # A signal that lands while a block of records goes out to a slow target stops the
+        # run once the block is out: the SDK's last STATE must not cut a line in two.
+        writer = self.message_writer
+        return isinstance(writer, BufferedMsgSpecWriter) and writer.defer_while_writing(stop)
 
     @functools.cached_property
     def run(self) -> RunContext:

@@ -31,6 +31,8 @@ from singer_sdk.singerlib.encoding.base import SingerMessageType
 from tap_litmos.redaction import redact_bytes
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from singer_sdk.singerlib.encoding.simple import Message
 
 if sys.version_info >= (3, 12):
@@ -55,6 +57,9 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         #: Hold ACTIVATE_VERSION until `activate_held_versions` (RECORD runs), or send it
         #: where the SDK does (BATCH runs).
         self.hold_versions = True
+        #: True while a block goes out: a signal's handler must not write into it.
+        self._writing = False
+        self._after_write: Callable[[], None] | None = None
 
     @override
     def write_message(self, message: Message) -> None:
@@ -82,9 +87,27 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def flush(self) -> None:
         """Write out the gathered lines (redacted) and flush stdout."""
         if self._block:
-            write_all(sys.stdout.buffer, redact_bytes(self._block))
-            self._block.clear()
+            self._writing = True
+            try:
+                write_all(sys.stdout.buffer, redact_bytes(self._block))
+                self._block.clear()
+            finally:
+                self._writing = False
         sys.stdout.flush()
+        if self._after_write is not None:
+            action, self._after_write = self._after_write, None
+            action()
+
+    def defer_while_writing(self, action: Callable[[], None]) -> bool:
+        """Run `action` once the block being written is out (True), or say none is (False).
+
+        For a signal's handler: the SDK's writes a STATE, which must neither land inside
+        a block half written to a slow target nor grow the block while it goes out.
+        """
+        if not self._writing:
+            return False
+        self._after_write = action
+        return True
 
 
 class ShortWriteError(OSError):

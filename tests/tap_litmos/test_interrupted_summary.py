@@ -106,13 +106,6 @@ def test_a_run_stopped_mid_stream_does_not_say_it_succeeded(
 
 
 @pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="reads /proc/PID/wchan")
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a known bug: the SDK's signal handler writes a STATE into the writer's block while"
-        " write_all holds a memoryview of it (tap_litmos/writer.py): BufferError, no summary"
-    ),
-)
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_run_stopped_while_the_target_is_slow_does_not_say_it_succeeded(
     tmp_path: Path, stop: int
