@@ -3,7 +3,7 @@
 Works on a fresh machine with only python3 and pip: the first run builds .venv.
 
     python3 run_tests.py                  # ruff and mypy, then every test (README, CI)
-    python3 run_tests.py --fast           # ruff, then the unit tier: the quick loop
+    python3 run_tests.py --fast           # ruff and mypy, then the unit tier on every core
     python3 run_tests.py --tier e2e       # one tier (unit, e2e or platform), no lint
     python3 run_tests.py --lint           # the lint pass alone
     python3 run_tests.py tests/tap_litmos -k paging   # pytest arguments: those tests, no lint
@@ -67,7 +67,10 @@ def arguments(argv: list[str]) -> tuple[bool, list[str]]:
     if fast and tiers:
         sys.exit("--fast is the unit tier with the lint pass: give one of --fast, --tier")
     if fast:
+        # The quick loop: the unit tier, spread over every core (its tests share nothing
+        # but loopback ports, each picked free). CI runs the tiers in one process each.
         tiers = ["unit"]
+        args = ["-n", "auto", *args]
     marker = ["-m", " or ".join(tiers)] if tiers else []
     return fast or not argv, [*marker, *args]
 
