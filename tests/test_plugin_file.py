@@ -37,7 +37,6 @@ from tests.helpers.meltano import meltano_cli
 if t.TYPE_CHECKING:
     from litmos_sandbox import LitmosSandbox
 
-pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_FILE = ROOT / "tap-litmos.yml"
@@ -169,6 +168,7 @@ def hub_validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(extractors, registry=registry)
 
 
+@pytest.mark.unit
 def test_plugin_file_passes_meltano_hubs_schema() -> None:
     errors = [
         f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
@@ -180,6 +180,7 @@ def test_plugin_file_passes_meltano_hubs_schema() -> None:
     assert not hub_validator().is_valid(without_quality)
 
 
+@pytest.mark.unit
 def test_plugin_file_passes_meltano_hubs_yamllint() -> None:
     config = YamlLintConfig(file=str(HUB / "yamllint.yaml"))
     for path in (PLUGIN_FILE, MAINTAINER_FILE):
@@ -193,6 +194,7 @@ def test_plugin_file_passes_meltano_hubs_yamllint() -> None:
     assert any(p.rule == "braces" for p in yamllint_linter.run(inline, config))
 
 
+@pytest.mark.unit
 def test_plugin_file_passes_the_hubs_name_and_maintainer_checks() -> None:
     """yaml_check_names.py: the name is the listing's directory (`extractors/tap-litmos/`);
     maintainers_validate.py: the variant has an entry in the Hub's maintainers.yml, which
@@ -206,6 +208,7 @@ def test_plugin_file_passes_the_hubs_name_and_maintainer_checks() -> None:
     assert entry["name"] == plugin["variant"]
 
 
+@pytest.mark.unit
 def test_the_publisher_is_named_in_pyproject_only() -> None:
     """The placeholder owner comes from pyproject.toml's Repository URL; every file that
     names it is generated from there."""
@@ -217,6 +220,7 @@ def test_the_publisher_is_named_in_pyproject_only() -> None:
     assert plugin["pip_url"] == f"git+{repository['Repository']}.git"
 
 
+@pytest.mark.e2e
 def test_plugin_file_is_what_meltano_reads() -> None:
     plugin = plugin_file()
     for setting in plugin["settings"]:
@@ -240,6 +244,7 @@ def test_plugin_file_is_what_meltano_reads() -> None:
     assert set(json.loads(extras)) == HUB_METADATA
 
 
+@pytest.mark.e2e
 def test_plugin_file_settings_equal_about() -> None:
     info = about()
     expected = [expected_setting(n, p) for n, p in about_settings(info["settings"])]
@@ -257,6 +262,7 @@ def test_plugin_file_settings_equal_about() -> None:
     assert set(plugin_file()["capabilities"]) <= set(info["capabilities"])
 
 
+@pytest.mark.unit
 def test_plugin_file_equals_the_extractor_in_meltano_yml() -> None:
     plugin, extractor = plugin_file(), project_extractor()
     for key in (
@@ -283,6 +289,7 @@ def test_plugin_file_equals_the_extractor_in_meltano_yml() -> None:
 # --- end to end: a brand-new Meltano project ------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_new_meltano_project_adds_the_plugin_from_the_file_and_runs_it(
     sandbox: LitmosSandbox, tmp_path: Path
 ) -> None:
