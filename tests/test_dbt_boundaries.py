@@ -4,7 +4,7 @@ One sandbox account, changed through its mutation API so that it holds a row on 
 edge the marts' documentation draws (transform/models/marts/marts.yml), is loaded
 through Meltano into DuckDB and `dbt build` runs with `litmos_as_of` and
 `litmos_expiring_days` set. Every row of every mart is compared with
-tests/marts_reference.py, and the boundary rows one by one:
+tests/helpers/marts_reference.py, and the boundary rows one by one:
 
 - compliance ending exactly `litmos_expiring_days` after `as_of` is `expiring`, a
   millisecond later `compliant`; ending exactly at `as_of` is `expired`, a millisecond

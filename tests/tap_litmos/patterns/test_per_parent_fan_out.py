@@ -1,4 +1,4 @@
-"""The per-parent fan-out pattern (`ChildStream`): one request (or none) per parent record.
+"""The per-parent fan-out pattern (`FanOutStream`): one request (or none) per parent record.
 
 The fan-outs (`user_badges`, `ilt_rollcall`, `ilt_attendance`) are off by default
 and cost one request per parent when selected, also when their parent is not selected; a
