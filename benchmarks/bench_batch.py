@@ -40,8 +40,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_achievements import API_KEY, BASELINE, start_sandbox, timed  # noqa: E402
+from bench_achievements import API_KEY, BASELINE, timed  # noqa: E402
 
+from litmos_sandbox import spawn  # noqa: E402
 from tests.helpers import object_store, servers  # noqa: E402
 from tests.helpers.meltano import MELTANO, target_postgres_env  # noqa: E402
 
@@ -168,7 +169,8 @@ def main() -> None:
         ):
             s3.create_bucket(BUCKET)
             for size in args.sizes:
-                sandbox, base_url = start_sandbox(size, args.users)
+                sandbox = spawn(achievements=size, users=args.users, api_key=API_KEY)
+                base_url = sandbox.base_url
                 try:
                     # Warm the sandbox's page caches so no mode pays for them.
                     timed(
@@ -189,8 +191,7 @@ def main() -> None:
                         results.append(result)
                         print(json.dumps(result), flush=True)
                 finally:
-                    sandbox.terminate()
-                    sandbox.wait()
+                    sandbox.stop()
 
     by_size = {}
     for r in results:
