@@ -22,16 +22,12 @@ from tap_litmos.streams.users import EarliestUsersProbe
 from tap_litmos.writer import BufferedMsgSpecWriter, ShortWriteError
 
 if t.TYPE_CHECKING:
-    import collections
     from collections.abc import Callable, Iterator, Mapping
 
     import click
 
     from tap_litmos.airbyte.messages import AirbyteWriter
     from tap_litmos.client import LitmosStream
-    from tap_litmos.progress import RunProgress
-    from tap_litmos.ratelimit import RequestBudget
-    from tap_litmos.transport import ServerClock
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -95,7 +91,7 @@ class TapLitmos(sdk_seams.ConfigValidationHook, sdk_seams.TerminationExitHook):
             announce_plan(self)
             super().sync_all()
         except BaseException:
-            self.progress.failed = True  # a stop between two streams fails the run too
+            self.run.progress.failed = True  # a stop between two streams fails the run too
             raise
         finally:
             self.message_writer.flush()  # RECORD lines not yet followed by a STATE
@@ -137,37 +133,6 @@ class TapLitmos(sdk_seams.ConfigValidationHook, sdk_seams.TerminationExitHook):
             probe_account_start=self._probe_account_start,
             plugin_version=self.plugin_version,
         )
-
-    # The run's parts, as tools and tests know them (the streams use `run`).
-
-    @property
-    def request_budget(self) -> RequestBudget:
-        """One request budget for all streams of this run (Litmos counts per API key)."""
-        return self.run.request_budget
-
-    @property
-    def litmos_clock(self) -> ServerClock:
-        """Litmos's clock, learnt from its responses: where walks over changes end."""
-        return self.run.clock
-
-    @property
-    def progress(self) -> RunProgress:
-        """What the run says while it goes: the plan, progress lines and the summary."""
-        return self.run.progress
-
-    @progress.setter
-    def progress(self, progress: RunProgress) -> None:
-        self.run.progress = progress
-
-    @property
-    def bad_values(self) -> collections.Counter[tuple[str, str]]:
-        """Values set to null because they did not convert, by (stream, field)."""
-        return self.run.bad_values
-
-    @property
-    def account_start(self) -> dt.datetime:
-        """The earliest instant the account can hold data (`RunContext.account_start`)."""
-        return self.run.account_start
 
     def _probe_account_start(self) -> dt.datetime:
         """The earliest instant the account can hold data: its first user's CreatedDate.

@@ -75,7 +75,7 @@ class Doctor:
         request = build_request(self.tap, stream, fmt=fmt, base=base, extra=extra)
         answer = Answer(stream.name, fmt, None, params=dict(request.params))
         self.answers.append(answer)
-        self.tap.request_budget.acquire()
+        self.tap.run.request_budget.acquire()
         sent = self.clock()
         try:
             response = self._session(base).get(

@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(redaction.redact(f"{exc}\n"))
         return 1
     finally:
-        tap.request_budget.close()
+        tap.run.request_budget.close()
     path = Path(args.report)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(redaction.redact(json.dumps(report, indent=2)) + "\n")

@@ -105,7 +105,7 @@ def test_the_request_budget_paces_every_request(
         assert sum(start <= s < start + 60 for s in sent_at) <= 4
     assert sent_at[-1] >= 120  # 11 requests at 4 a minute need at least two full minutes
     assert run.tap is not None
-    assert run.tap.request_budget.waited >= 120 - 11 * 0.5
+    assert run.tap.run.request_budget.waited >= 120 - 11 * 0.5
 
 
 def test_xml_and_json_faults_are_handled_alike(
@@ -170,7 +170,7 @@ def test_every_attempt_takes_a_slot_of_the_request_budget(
     run = run_achievements({**config, "page_size": 100})
     assert retry_sleeps == [2.0, 4.0, 60.0]
     assert run.tap is not None
-    assert run.tap.request_budget.acquired == len(sandbox.requests) == 9
+    assert run.tap.run.request_budget.acquired == len(sandbox.requests) == 9
 
 
 def test_requests_say_who_sends_them(sandbox: LitmosSandbox, config: dict) -> None:

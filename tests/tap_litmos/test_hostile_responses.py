@@ -435,7 +435,7 @@ def test_an_out_of_range_decimal_in_a_non_key_field_is_a_bad_value(config: dict)
     prices = {r["Id"]: r["Price"] for r in run.records("courses")}
     assert prices["c1"] is None
     assert prices["c2"] == 12.5
-    assert run.tap.bad_values["courses", "Price"] == 1  # type: ignore[union-attr]
+    assert run.tap.run.bad_values["courses", "Price"] == 1  # type: ignore[union-attr]
 
 
 @pytest.mark.e2e
@@ -510,7 +510,7 @@ def test_every_redirect_hop_takes_a_slot_of_the_request_budget(config: dict) -> 
     assert "redirect" in str(run.error).lower()
     assert 1 < len(api.seen) <= 6  # the first request and at most 5 hops
     assert run.tap is not None
-    assert run.tap.request_budget.acquired == len(api.seen)
+    assert run.tap.run.request_budget.acquired == len(api.seen)
 
 
 # --- 12. A budget file that can never be locked -----------------------------------------

@@ -69,10 +69,10 @@ def sync(
     with contextlib.redirect_stdout(out):
         tap = TapLitmos(config=config, state=state, catalog=catalog, parse_env_config=False)
         if progress:
-            tap.progress = RunProgress(
+            tap.run.progress = RunProgress(
                 tap.logger,
                 requests_per_minute=int(config.get("max_requests_per_minute", 90)),
-                bad_values=tap.bad_values,
+                bad_values=tap.run.bad_values,
                 **progress,
             )
         tap.sync_all()

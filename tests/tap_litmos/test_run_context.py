@@ -41,9 +41,6 @@ def test_every_stream_reaches_the_one_run_context_of_its_tap() -> None:
     assert tap.run.writer is tap.message_writer
     assert tap.run.plugin_version == tap.plugin_version
     assert tap.run.requests_per_minute == 0
-    assert tap.progress is tap.run.progress
-    assert tap.litmos_clock is tap.run.clock
-    assert tap.bad_values is tap.run.bad_values
 
 
 def test_a_stream_of_another_tap_says_what_it_needs() -> None:
