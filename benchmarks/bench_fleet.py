@@ -53,7 +53,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
 from litmos_sandbox.process import SpawnedSandbox, spawn  # noqa: E402
-from tap_litmos.patterns import DateWindowStream, DescendingSinceStream, FanOutStream  # noqa: E402
+from tap_litmos.patterns import DateWindowStream, DescendingSinceStream  # noqa: E402
 from tap_litmos.settings import value as setting_default  # noqa: E402
 from tap_litmos.streams import STREAM_TYPES  # noqa: E402
 
@@ -87,8 +87,8 @@ def admin(sandbox: SpawnedSandbox, path: str, payload: dict | None = None) -> An
     """GET (no payload) or POST a sandbox admin route; its JSON answer."""
     url = f"{sandbox.admin_url}/{path}"
     data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")  # noqa: S310
-    with urllib.request.urlopen(request) as response:  # noqa: S310 (127.0.0.1)
+    request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
+    with urllib.request.urlopen(request) as response:
         return json.load(response)
 
 
@@ -131,7 +131,9 @@ def apply_changes(sandbox: SpawnedSandbox) -> dict[str, set[str]]:
     touched = set()
     for row in results[:: max(len(results) // TOUCHED_RESULTS, 1)][:TOUCHED_RESULTS]:
         key = [row[name] for name in cls.primary_keys]
-        admin(sandbox, "touch", {"stream": "course_results", "key": key[0] if len(key) == 1 else key})
+        admin(
+            sandbox, "touch", {"stream": "course_results", "key": key[0] if len(key) == 1 else key}
+        )
         touched.add(key_of(cls, row))
     return {"course_results": touched}
 
@@ -231,7 +233,7 @@ def run_together(
 ) -> dict:
     """Launch every tap at once, sample memory while they run, reap them all."""
     started = time.perf_counter()
-    for tap, config, state in zip(taps, configs, states):
+    for tap, config, state in zip(taps, configs, states, strict=True):
         tap.launch(phase, config, state)
     waiters = [threading.Thread(target=tap.wait) for tap in taps]
     for waiter in waiters:
@@ -293,6 +295,7 @@ def account_config(sandbox: SpawnedSandbox, start_date: str, backend: str | None
 def measure_phase(  # noqa: PLR0913
     phase: str,
     taps: list[TapProcess],
+    *,
     states: list[dict | None],
     start_date: str,
     backend: str | None,
@@ -306,7 +309,7 @@ def measure_phase(  # noqa: PLR0913
     print(f"  ({phase}) {len(taps)} tap(s) running ...", flush=True)
     together = run_together(taps, phase, configs, states)
     accounts = []
-    for tap, want in zip(taps, expected):
+    for tap, want in zip(taps, expected, strict=True):
         log = tap.sandbox.requests()
         keys, counts, state = tap.output()
         ok = sum(e["status"] == 200 for e in log)  # noqa: PLR2004
@@ -396,17 +399,21 @@ def run_fleet(n: int, args: argparse.Namespace, workdir: Path) -> list[dict]:
         backend = None if args.backend == "in-process" else str(workdir / f"n{n}-a.budget")
         first_truth = [truth_keys(s, start) for s in sandboxes]
         expected = [{"check": first_check(t)} for t in first_truth]
-        first = measure_phase("a", taps, [None] * n, start_date, backend, expected)
+        first = measure_phase(
+            "a", taps, states=[None] * n, start_date=start_date, backend=backend, expected=expected
+        )
         report(first)
 
         changed = [apply_changes(s) for s in sandboxes]
         expected = [
             {"check": nightly_check(tap.keys, truth_keys(s, start), c)}
-            for tap, s, c in zip(taps, sandboxes, changed)
+            for tap, s, c in zip(taps, sandboxes, changed, strict=True)
         ]
         backend = None if args.backend == "in-process" else str(workdir / f"n{n}-b.budget")
         states = [tap.state for tap in taps]
-        nightly = measure_phase("b", taps, states, start_date, backend, expected)
+        nightly = measure_phase(
+            "b", taps, states=states, start_date=start_date, backend=backend, expected=expected
+        )
         report(nightly)
     finally:
         for sandbox in sandboxes:
@@ -441,6 +448,7 @@ def markdown_table(results: list[dict]) -> str:
         "slowest account s",
         "its budget s",
         "CPU s per tap (max)",
+        "budget wait s per tap",
         "peak RSS MB per tap",
         "peak RSS MB all taps",
         "503s",
@@ -458,6 +466,7 @@ def markdown_table(results: list[dict]) -> str:
             f"{r['slowest_s']:.1f}",
             f"{r['slowest_budget_s']:.1f}",
             f"{r['cpu_s_mean']:.1f} ({r['cpu_s_max']:.1f})",
+            waits(r),
             f"{r['peak_rss_mb_max']:.0f}",
             f"{r['fleet_peak_rss_mb']:.0f}",
             str(r["throttled_503"]),
@@ -466,6 +475,13 @@ def markdown_table(results: list[dict]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def waits(result: dict) -> str:
+    """The taps' own figure of time waited for the budget (their summary): min-max."""
+    found = [a["budget_waited_s"] or 0.0 for a in result["accounts"]]
+    low, high = min(found), max(found)
+    return f"{low:.0f}" if round(low) == round(high) else f"{low:.0f}-{high:.0f}"
 
 
 def main() -> None:
