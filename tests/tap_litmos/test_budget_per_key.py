@@ -81,29 +81,33 @@ def run_both(accounts: list[SpawnedSandbox], backend: str, workdir: Path) -> lis
             "api_key": sandbox.api_key, "api_url": sandbox.base_url, "start_date": start_date,
             "max_requests_per_minute": LIMIT, "rate_limit_backend": backend,
         }))  # fmt: skip
-        out = (workdir / f"out-{index}.jsonl").open("wb")
-        procs.append((subprocess.Popen(  # noqa: S603 (the tap's own console script)
-            [TAP, "--config", str(config)], stdout=out, stderr=subprocess.PIPE,
-            env=env,
-        ), out))  # fmt: skip
+        with (workdir / f"out-{index}.jsonl").open("wb") as out:  # the child keeps its copy
+            procs.append(subprocess.Popen(
+                [TAP, "--config", str(config)], stdout=out, stderr=subprocess.PIPE, env=env
+            ))  # fmt: skip
     results = []
-    for (proc, out), sandbox in zip(procs, accounts):
-        _, err = proc.communicate(timeout=600)
-        out.close()
-        log_text = err.decode(errors="replace")
-        assert proc.returncode == 0, log_text[-3000:]
-        assert sandbox.api_key not in log_text
-        (summary,) = [
-            json.loads(line.split(SUMMARY_MARKER, 1)[1])
-            for line in log_text.splitlines()
-            if SUMMARY_MARKER in line
-        ]
-        records: dict[str, int] = {}
-        for line in Path(out.name).read_bytes().splitlines():
-            message = json.loads(line)
-            if message["type"] == "RECORD":
-                records[message["stream"]] = records.get(message["stream"], 0) + 1
-        results.append({"summary": summary, "log": sandbox.requests(), "records": records})
+    try:
+        for index, (proc, sandbox) in enumerate(zip(procs, accounts, strict=True)):
+            _, err = proc.communicate(timeout=600)
+            log_text = err.decode(errors="replace")
+            assert proc.returncode == 0, log_text[-3000:]
+            assert sandbox.api_key not in log_text
+            (summary,) = [
+                json.loads(line.split(SUMMARY_MARKER, 1)[1])
+                for line in log_text.splitlines()
+                if SUMMARY_MARKER in line
+            ]
+            records: dict[str, int] = {}
+            for line in (workdir / f"out-{index}.jsonl").read_bytes().splitlines():
+                message = json.loads(line)
+                if message["type"] == "RECORD":
+                    records[message["stream"]] = records.get(message["stream"], 0) + 1
+            results.append({"summary": summary, "log": sandbox.requests(), "records": records})
+    finally:
+        for proc in procs:  # only when an assertion stopped the loop early
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     return results
 
 
