@@ -79,10 +79,22 @@ class World(PeopleGenerator, CatalogGenerator, IltGenerator, OrgGenerator, Mutat
     """Every table of one account: its generation, reads and mutations."""
 
     @classmethod
-    def generate(cls, dataset: Dataset, seed: int, sizes: Sizes, anchor: datetime) -> World:
-        """Build the whole account around ``dataset``'s users and catalog."""
+    def generate(
+        cls,
+        dataset: Dataset,
+        seed: int,
+        sizes: Sizes,
+        anchor: datetime,
+        id_seed: int | None = None,
+    ) -> World:
+        """Build the whole account around ``dataset``'s users and catalog (ids drawn from
+        their own generator with ``id_seed``: those made in a fixed number, as the teams',
+        the modules' and the locations', are then the same in every world of that seed
+        and size)."""
         w = cls(anchor)
         w._rng = rng = random.Random(f"litmos-world-{seed}")
+        if id_seed is not None:
+            w._id_rng = random.Random(f"litmos-world-ids-{id_seed}")
         sz = sizes.resolved()
         users = dataset.users
         w._used.update(u[0] for u in users)
