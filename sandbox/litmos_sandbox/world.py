@@ -87,10 +87,12 @@ class World(PeopleGenerator, CatalogGenerator, IltGenerator, OrgGenerator, Mutat
         anchor: datetime,
         id_seed: int | None = None,
     ) -> World:
-        """Build the whole account around ``dataset``'s users and catalog (ids drawn from
-        their own generator with ``id_seed``: those made in a fixed number, as the teams',
-        the modules' and the locations', are then the same in every world of that seed
-        and size)."""
+        """Build the whole account around ``dataset``'s users and catalog.
+
+        With ``id_seed`` the ids are drawn from a generator of their own: those made in a
+        fixed number (the teams', the modules', the locations') are then the same in every
+        world of that ``id_seed`` and size.
+        """
         w = cls(anchor)
         w._rng = rng = random.Random(f"litmos-world-{seed}")
         if id_seed is not None:
