@@ -466,6 +466,10 @@ def scenario(
 # --- The accounts collide ----------------------------------------------------------------
 
 
+def test_every_stream_has_its_staging_model_checked_here() -> None:
+    assert set(STAGING) == set(LitmosSandbox.streams())
+
+
 def test_the_two_accounts_share_ids_but_not_values(scenario: Scenario) -> None:
     us, eu = (scenario.sandboxes[a.name] for a in ACCOUNTS)
     for stream, key, value in (
