@@ -23,7 +23,7 @@ import yaml
 from litmos_sandbox import LitmosSandbox
 from tests.helpers import marts_reference as reference
 from tests.helpers.expect import API_KEY
-from tests.helpers.meltano import ROOT, meltano_cli, meltano_env
+from tests.helpers.meltano import ROOT, meltano_cli, meltano_env, run_meltano
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -113,10 +113,20 @@ def test_the_examples_job_loads_both_accounts_and_builds_the_models_once(
             for label, sandbox in (("us", us), ("eu", eu))
         }
         states = meltano("state", "list")
+        eu_statuses = [r["status"] for r in eu.requests]
+
+        # Without its own key the second extractor stops before any request: it never
+        # borrows the first account's key.
+        eu.reset_log()
+        no_key = {k: v for k, v in env.items() if k != "LITMOS_EU_API_KEY"}
+        stopped = run_meltano(no_key, "run", "tap-litmos--eu", "target-duckdb--eu", cwd=project)
+        assert stopped.returncode != 0
+        assert "Setting 'api_key': is required" in stopped.stdout + stopped.stderr
+        assert eu.requests == []
 
     # Each account read with its own key (the eu sandbox refuses the first one) ...
-    assert all(r["status"] == 200 for r in eu.requests), "the eu extractor used another key"
-    assert eu.requests
+    assert eu_statuses, "the eu extractor read nothing"
+    assert set(eu_statuses) == {200}, "the eu extractor used another key"
     # ... kept its own state ...
     assert "dev:tap-litmos-to-target-duckdb" in states
     assert f"dev:{extractor['name']}-to-target-duckdb--eu" in states
