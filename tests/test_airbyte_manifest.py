@@ -1,0 +1,223 @@
+"""The generated manifest, run as Airbyte runs a Builder connector, against `source-litmos`.
+
+`source-declarative-manifest` (airbyte-cdk, from PyAirbyte's virtualenv) reads
+`airbyte/manifest-only/manifest.yaml`; `source-litmos` reads the same sandbox account.
+A first read and an incremental read after changes (new, changed, removed and late rows)
+must give the same records, stream by stream and field by field, with the same requests
+per stream. Then each safeguard the manifest carries is made to bite, on the sandbox's
+faults or a small loopback server.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import typing as t
+
+import pytest
+
+from scripts import airbyte_manifest
+from tests.helpers.airbyte_source import run_source
+from tests.helpers.catalog import requests_to
+from tests.helpers.expect import API_KEY, key_of
+from tests.helpers.manifest_source import (
+    configured_catalog,
+    discover,
+    run_manifest,
+    stream_state,
+)
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+    from litmos_sandbox import LitmosSandbox
+
+    from tests.helpers.airbyte_source import SourceRun
+    from tests.helpers.manifest_source import ManifestRun
+
+pytestmark = pytest.mark.platform
+
+STREAMS = [s.name for s in airbyte_manifest.manifest_streams()]
+INCREMENTAL = {
+    s.name: airbyte_manifest.replication_key(s)
+    for s in airbyte_manifest.manifest_streams()
+    if airbyte_manifest.replication_key(s)
+}
+#: Windows from here: every row of the sandbox's /org/* history (as the protocol tests).
+DAYS_BEFORE_ANCHOR = 470
+#: tap_litmos.patterns.DateWindowStream.FULL_WINDOW: how far apart the windows start.
+WINDOW = dt.timedelta(days=7, seconds=-2)
+
+
+def first_read_config(sandbox: LitmosSandbox, config: dict) -> dict:
+    """A start_date about 470 days back, placed so that now falls mid-window.
+
+    Both clients end their last window at "now" (Litmos's, or the worker's): with now far
+    from a window's edge, the seconds between their reads cannot change how many windows
+    either makes.
+    """
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    windows = DAYS_BEFORE_ANCHOR * dt.timedelta(days=1) // WINDOW
+    start = now - windows * WINDOW - WINDOW / 2
+    return {**config, "start_date": start.replace(microsecond=0).isoformat()}
+
+
+def litmos_read(tmp_path: Path, config: dict, state: object, label: str) -> SourceRun:
+    catalog = run_source("discover", tmp_path, config=config, label=f"{label}-discover")
+    (message,) = catalog.of_type("CATALOG")
+    configured = configured_catalog(message["catalog"], STREAMS)
+    run = run_source(
+        "read", tmp_path, config=config, catalog=configured, state=state, label=label
+    )
+    assert run.returncode == 0, run.tail()
+    return run
+
+
+def manifest_read(
+    tmp_path: Path, config: dict, state: object, label: str, streams: list[str] = STREAMS
+) -> ManifestRun:
+    catalog = configured_catalog(discover(tmp_path, config, label=f"{label}-discover"), streams)
+    run = run_manifest("read", tmp_path, config=config, catalog=catalog, state=state, label=label)
+    assert run.returncode == 0, run.error_text()[:3000]
+    return run
+
+
+def by_key(records: list[dict], keys: list[str]) -> dict[tuple, dict]:
+    out = {key_of(r, keys): r for r in records}
+    assert len(out) == len(records), "a key twice in one read"
+    return out
+
+
+def requests_per_stream(sandbox: LitmosSandbox) -> dict[str, int]:
+    return {s: len(requests_to(sandbox, s)) for s in STREAMS}
+
+
+def compare(
+    litmos: SourceRun, manifest: ManifestRun, litmos_requests: dict, manifest_requests: dict
+) -> list[tuple[str, int, int, int, str]]:
+    """Each stream's records, field by field, and requests: (stream, rows, requests ...)."""
+    table = []
+    for stream in STREAMS:
+        keys = next(s for s in airbyte_manifest.manifest_streams() if s.name == stream)
+        keys = list(keys.primary_keys or ())
+        ours = by_key(manifest.records(stream), keys)
+        theirs = by_key(litmos.records(stream), keys)
+        assert ours.keys() == theirs.keys(), stream
+        differing = sorted(
+            {f for k, row in theirs.items() for f in row.keys() | ours[k].keys()
+             if row.get(f) != ours[k].get(f)}
+        )  # fmt: skip
+        assert differing == [], (stream, differing)
+        assert manifest_requests[stream] == litmos_requests[stream], stream
+        table.append(
+            (stream, len(ours), litmos_requests[stream], manifest_requests[stream], "none")
+        )
+    return table
+
+
+def print_table(title: str, table: list[tuple[str, int, int, int, str]]) -> None:
+    lines = [f"{title}: stream | rows | requests source-litmos | requests manifest | differ"]
+    lines += [" | ".join(str(c) for c in row) for row in table]
+    print("\n".join(lines))  # noqa: T201
+
+
+def change_litmos(sandbox: LitmosSandbox, bookmark: str) -> dict[str, list[dict]]:
+    """New, changed, removed and late rows, the changes each stream must carry."""
+    newest = max(r["AchievementDate"] for r in sandbox.truth()).replace(tzinfo=None)
+    sandbox.add_achievements(count=3, achievement_date=newest + dt.timedelta(days=1))
+    result = sandbox.truth("course_results")[5]
+    changed = sandbox.touch(
+        "course_results", (result["UserId"], result["Id"]), PercentageComplete=100
+    )
+    link = sandbox.truth("team_users")[2]
+    removed = sandbox.remove_link("team_users", (link["TeamId"], link["Id"]))
+    # A late commit: stamped five minutes before the last read's end, visible only now.
+    late_stamp = dt.datetime.fromisoformat(bookmark.replace("Z", "+00:00")) - dt.timedelta(
+        minutes=5
+    )
+    course = sandbox.truth("team_courses")[1]
+    late = sandbox.touch(
+        "team_courses",
+        (course["TeamId"], course["Id"]),
+        UpdatedDate=late_stamp.replace(tzinfo=None),
+        IsInTeamLibrary=not course["IsInTeamLibrary"],
+    )
+    new_user = sandbox.add("users")
+    new_link = sandbox.add("user_courses", UserId=new_user["Id"])
+    return {
+        "course_results": [changed],
+        "team_users": [removed],
+        "team_courses": [late],
+        "users": [new_user],
+        "user_courses": [new_link],
+    }
+
+
+def test_the_manifest_reads_what_source_litmos_reads_first_and_incremental(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
+    cfg = first_read_config(sandbox, config)
+    # Litmos's entities (numeric Latin-1 ones too) in the text both decode.
+    sandbox.configure(html_latin1_entities=True)
+
+    sandbox.reset_log()
+    litmos = litmos_read(tmp_path, cfg, [], "litmos-first")
+    litmos_requests = requests_per_stream(sandbox)
+    sandbox.reset_log()
+    manifest = manifest_read(tmp_path, cfg, [], "manifest-first")
+    manifest_requests = requests_per_stream(sandbox)
+    first = compare(litmos, manifest, litmos_requests, manifest_requests)
+    assert sum(rows for _, rows, *_ in first) > 500
+    print_table("first read", first)
+
+    # The cursor stops at the newest row the read emitted.
+    for stream, key in INCREMENTAL.items():
+        (value,) = manifest.bookmarks()[stream].values()
+        newest = max((r[key] for r in manifest.records(stream)), default=None)
+        if newest is not None:
+            assert value == newest, stream
+
+    # Changes, then an incremental read of each from the same bookmarks (source-litmos's),
+    # given in each client's own state shape.
+    bookmarks = litmos.bookmarks()
+    changes = change_litmos(sandbox, bookmarks["team_courses"]["replication_key_value"])
+    litmos_state = [stream_state(s, b) for s, b in bookmarks.items()]
+    manifest_state = [
+        stream_state(s, {b["replication_key"]: b["replication_key_value"]})
+        for s, b in bookmarks.items()
+    ]
+    sandbox.reset_log()
+    litmos2 = litmos_read(tmp_path, cfg, litmos_state, "litmos-second")
+    litmos_requests = requests_per_stream(sandbox)
+    sandbox.reset_log()
+    manifest2 = manifest_read(tmp_path, cfg, manifest_state, "manifest-second")
+    manifest_requests = requests_per_stream(sandbox)
+    second = compare(litmos2, manifest2, litmos_requests, manifest_requests)
+    print_table("incremental read", second)
+    for stream, rows in changes.items():
+        keys = list(sandbox.spec(stream).key)
+        got = by_key(manifest2.records(stream), keys)
+        for row in rows:
+            assert key_of(row, keys) in got, (stream, row)
+
+    # The manifest's own state, chained: every change arrives (more re-read, nothing lost).
+    own = [stream_state(s, v) for s, v in manifest.bookmarks().items() if s in INCREMENTAL]
+    chained = manifest_read(tmp_path, cfg, own, "manifest-chained")
+    for stream, rows in changes.items():
+        keys = list(sandbox.spec(stream).key)
+        got = by_key(chained.records(stream), keys)
+        for row in rows:
+            assert key_of(row, keys) in got, (stream, row)
+    assert API_KEY not in json.dumps([m for m in chained.messages if m["type"] != "LOG"])
+
+
+def test_every_default_stream_is_in_the_manifest_or_left_out_with_a_reason() -> None:
+    offered = set(STREAMS) | set(airbyte_manifest.LEFT_OUT)
+    defaults = {
+        s.name
+        for s in airbyte_manifest.STREAM_TYPES
+        if s.selected_by_default
+    }
+    assert offered == defaults
+    assert collections.Counter(STREAMS).most_common(1)[0][1] == 1
