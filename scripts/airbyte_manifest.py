@@ -469,7 +469,7 @@ def manifest() -> dict[str, t.Any]:
     """The whole manifest."""
     streams = manifest_streams()
     budget_limit = (
-        "{{ config.get('max_requests_per_minute') or 1000000000 "
+        "{{ config.get('max_requests_per_minute') or 1000000 "
         "if config.get('max_requests_per_minute') is not none else "
         f"{settings.DEFAULTS['max_requests_per_minute']} }}}}"
     )
@@ -493,7 +493,6 @@ def manifest() -> dict[str, t.Any]:
                     "matchers": [],
                 }
             ],
-            "status_codes_for_ratelimit_hit": [429, 503],
         },
         "spec": {
             "type": "Spec",

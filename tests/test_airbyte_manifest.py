@@ -221,3 +221,156 @@ def test_every_default_stream_is_in_the_manifest_or_left_out_with_a_reason() -> 
     }
     assert offered == defaults
     assert collections.Counter(STREAMS).most_common(1)[0][1] == 1
+
+
+# --- the safeguards, each made to bite ------------------------------------------------------
+
+
+def days_back(config: dict, days: float) -> dict:
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    return {**config, "start_date": start.replace(microsecond=0).isoformat()}
+
+
+def read_failing(tmp_path: Path, config: dict, streams: list[str], label: str) -> ManifestRun:
+    catalog = configured_catalog(discover(tmp_path, config, label=f"{label}-discover"), streams)
+    return run_manifest("read", tmp_path, config=config, catalog=catalog, state=[], label=label)
+
+
+@pytest.mark.parametrize("fault", ["error_envelope", "200_garbage", "truncate_json"])
+def test_a_page_that_is_not_the_list_fails_the_sync(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict, fault: str
+) -> None:
+    # A 200 error envelope, an HTML page, a body cut off with a matching Content-Length:
+    # never rows, never an empty snapshot that a full refresh would overwrite a table with.
+    cfg = days_back(config, 3)
+    sandbox.inject(fault)
+    run = read_failing(tmp_path, cfg, ["teams"], fault)
+    assert run.returncode != 0
+    assert run.records("teams") == []
+    assert "not its list of rows" in run.error_text()
+    assert API_KEY not in run.error_text()
+
+
+def test_an_empty_body_is_not_an_empty_snapshot(tmp_path: Path, config: dict) -> None:
+    from tests.helpers.loopback import LoopbackServer
+
+    with LoopbackServer(reply=(200, {"Content-Type": "application/json"}, b"")) as server:
+        cfg = days_back({**config, "api_url": f"{server.origin}/v1.svc"}, 3)
+        run = read_failing(tmp_path, cfg, ["teams"], "empty")
+        assert [r.path.split("?")[0] for r in server.seen] == ["/v1.svc/teams"]
+    assert run.returncode != 0
+    assert run.records("teams") == []
+    assert "not its list of rows" in run.error_text()
+
+
+def test_a_row_dated_ahead_never_moves_the_cursor_past_the_read(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    (ahead,) = sandbox.add_achievements(count=1, achievement_date=now + dt.timedelta(days=30))
+    cfg = days_back(config, 400)
+    first = manifest_read(tmp_path, cfg, [], "first", ["achievements"])
+    got = {r["AchievementId"] for r in first.records("achievements")}
+    assert ahead.achievement_id not in got
+    (cursor,) = first.bookmarks()["achievements"].values()
+    assert cursor <= now.isoformat(timespec="milliseconds") + "Z"
+    assert cursor == max(r["AchievementDate"] for r in first.records("achievements"))
+
+    # A real row, stamped before the next read but after the last row: not skipped.
+    (late,) = sandbox.add_achievements(count=1, achievement_date=now - dt.timedelta(hours=1))
+    state = [stream_state("achievements", first.bookmarks()["achievements"])]
+    second = manifest_read(tmp_path, cfg, state, "second", ["achievements"])
+    got = {r["AchievementId"] for r in second.records("achievements")}
+    assert late.achievement_id in got
+    assert ahead.achievement_id not in got
+
+
+@pytest.mark.parametrize("since_inclusive", [True, False])
+@pytest.mark.parametrize("to_inclusive", [True, False])
+def test_rows_at_window_edges_arrive_once_whatever_litmos_makes_of_since_and_to(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict, since_inclusive: bool, to_inclusive: bool
+) -> None:
+    sandbox.configure(org_since_inclusive=since_inclusive, org_to_inclusive=to_inclusive)
+    cfg = days_back(config, 10)
+    start = dt.datetime.fromisoformat(cfg["start_date"])
+    edge = start + WINDOW  # where the first window ends and the second starts
+    rows = sandbox.truth("team_users")[:4]
+    stamps = [start, edge - dt.timedelta(milliseconds=1), edge, edge + dt.timedelta(seconds=1)]
+    for row, stamp in zip(rows, stamps, strict=True):
+        sandbox.touch("team_users", (row["TeamId"], row["Id"]), UpdatedDate=stamp.replace(tzinfo=None))
+    sandbox.reset_log()
+    run = manifest_read(tmp_path, cfg, [], "edges", ["team_users"])
+    got = collections.Counter((r["TeamId"], r["Id"]) for r in run.records("team_users"))
+    for row in rows:
+        assert got[row["TeamId"], row["Id"]] == 1, row
+    assert max(got.values()) == 1
+    # The tap's widened windows: `since` a second early, `to` 7 days after it.
+    windows = [r["params"] for r in requests_to(sandbox, "team_users")]
+    assert len(windows) == 2
+    for params, window_start in zip(windows, [start, edge], strict=True):
+        since = window_start - dt.timedelta(seconds=1)
+        assert params["since"] == since.strftime("%Y-%m-%d %H:%M:%S")
+        assert params["to"] == (since + dt.timedelta(days=7)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_throttle_is_waited_out_and_retried(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict, status: int
+) -> None:
+    # Two requests a second, then `status` with Retry-After: 1 (without it: 60 s, as the tap).
+    sandbox.configure(
+        throttle_per_minute=2, throttle_window_seconds=1.0, throttle_status=status, retry_after=1
+    )
+    cfg = {**days_back(config, 3), "page_size": 2}  # 4 pages of teams
+    run = manifest_read(tmp_path, cfg, [], f"throttled-{status}", ["teams"])
+    statuses = [r["status"] for r in sandbox.requests]
+    assert status in statuses
+    assert statuses[-1] == 200
+    assert len(run.records("teams")) == len(sandbox.truth("teams"))
+    throttled = [r for r in sandbox.requests if r["status"] == status]
+    for refused in throttled:  # each refused request was sent again, and answered
+        again = [
+            r for r in sandbox.requests
+            if r["path"] == refused["path"] and r["params"] == refused["params"] and r["status"] == 200
+        ]  # fmt: skip
+        assert again, refused
+
+
+def test_the_budget_holds_requests_past_the_limit(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
+    import subprocess
+    import time
+
+    from tests.helpers import manifest_source
+
+    # 3 a minute and one row a page: the 4th request must wait for the minute to pass.
+    cfg = {**days_back(config, 3), "max_requests_per_minute": 3, "page_size": 1}
+    catalog = configured_catalog(discover(tmp_path, cfg, label="budget-discover"), ["teams"])
+    for name, value in (("config", cfg), ("catalog", catalog), ("state", [])):
+        (tmp_path / f"budget-{name}.json").write_text(json.dumps(value))
+    sandbox.reset_log()
+    proc = subprocess.Popen(
+        [
+            str(manifest_source.command()), "read",
+            "--config", str(tmp_path / "budget-config.json"),
+            "--catalog", str(tmp_path / "budget-catalog.json"),
+            "--state", str(tmp_path / "budget-state.json"),
+            "--manifest-path", str(manifest_source.MANIFEST),
+        ],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len(sandbox.requests) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(sandbox.requests) == 3
+        # Were the budget not kept, the other 4 pages would follow within milliseconds.
+        time.sleep(3)
+        assert len(sandbox.requests) == 3
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+    first = sandbox.requests[0]["time"]
+    assert all(r["time"] - first < 60 for r in sandbox.requests)
