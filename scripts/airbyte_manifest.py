@@ -502,6 +502,20 @@ def manifest() -> dict[str, t.Any]:
     }
 
 
+def streams_table() -> str:
+    """The rows of the doc page's streams table (airbyte/manifest-only/litmos.md)."""
+    rows = []
+    for stream in manifest_streams():
+        keys = ", ".join(f"`{k}`" for k in stream.primary_keys or ())
+        cursor = replication_key(stream)
+        rows.append(
+            f"| `{stream.name}` | `GET {stream.path}` | {keys} | "
+            + (f"`{cursor}`" if cursor else "(full refresh only)")
+            + " |"
+        )
+    return "\n".join(rows)
+
+
 HEADER = """\
 # The Litmos source as an airbyte-cdk declarative manifest (manifest-only connector).
 # Generated from tap-litmos's stream classes by `python3 scripts/regenerate.py`

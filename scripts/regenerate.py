@@ -21,7 +21,8 @@ the emulated Litmos. From them this writes:
   metadata.yaml and the Dockerfile's labels;
 - docs/airbyte.md's table of the streams by sync mode;
 - `airbyte/manifest-only/manifest.yaml`: the declarative manifest of the Airbyte source
-  (scripts/airbyte_manifest.py), for Airbyte Cloud and the Connector Builder;
+  (scripts/airbyte_manifest.py), for Airbyte Cloud and the Connector Builder, and the
+  streams table of its documentation page (`airbyte/manifest-only/litmos.md`);
 - docs/dbt.md's lineage (scripts/dbt_lineage.py), when dbt is installed in `.meltano/`
   (`meltano install`): from `dbt parse`'s manifest (about half a minute). Without dbt, or
   with `--no-dbt`, the lineage is left as it is; tests/test_dbt.py checks it.
@@ -587,6 +588,9 @@ def artefacts(*, dbt: bool = True) -> dict[Path, Callable[[str], str | None]]:
         ROOT / "docs" / "dbt.md": lineage if dbt else lambda _: None,
         ROOT / "docs" / "airbyte.md": lambda d: between(d, "sync-modes", sync_modes_table()),
         MANIFEST_FILE: lambda _: airbyte_manifest.manifest_text(),
+        MANIFEST_FILE.parent / "litmos.md": lambda d: between(
+            d, "streams", airbyte_manifest.streams_table()
+        ),
     }
 
 
