@@ -32,7 +32,6 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
     from litmos_sandbox import LitmosSandbox
-
     from tests.helpers.airbyte_source import SourceRun
     from tests.helpers.manifest_source import ManifestRun
 
@@ -67,9 +66,7 @@ def litmos_read(tmp_path: Path, config: dict, state: object, label: str) -> Sour
     catalog = run_source("discover", tmp_path, config=config, label=f"{label}-discover")
     (message,) = catalog.of_type("CATALOG")
     configured = configured_catalog(message["catalog"], STREAMS)
-    run = run_source(
-        "read", tmp_path, config=config, catalog=configured, state=state, label=label
-    )
+    run = run_source("read", tmp_path, config=config, catalog=configured, state=state, label=label)
     assert run.returncode == 0, run.tail()
     return run
 
@@ -214,11 +211,7 @@ def test_the_manifest_reads_what_source_litmos_reads_first_and_incremental(
 
 def test_every_default_stream_is_in_the_manifest_or_left_out_with_a_reason() -> None:
     offered = set(STREAMS) | set(airbyte_manifest.LEFT_OUT)
-    defaults = {
-        s.name
-        for s in airbyte_manifest.STREAM_TYPES
-        if s.selected_by_default
-    }
+    defaults = {s.name for s in airbyte_manifest.STREAM_TYPES if s.selected_by_default}
     assert offered == defaults
     assert collections.Counter(STREAMS).most_common(1)[0][1] == 1
 
@@ -297,7 +290,9 @@ def test_rows_at_window_edges_arrive_once_whatever_litmos_makes_of_since_and_to(
     rows = sandbox.truth("team_users")[:4]
     stamps = [start, edge - dt.timedelta(milliseconds=1), edge, edge + dt.timedelta(seconds=1)]
     for row, stamp in zip(rows, stamps, strict=True):
-        sandbox.touch("team_users", (row["TeamId"], row["Id"]), UpdatedDate=stamp.replace(tzinfo=None))
+        sandbox.touch(
+            "team_users", (row["TeamId"], row["Id"]), UpdatedDate=stamp.replace(tzinfo=None)
+        )
     sandbox.reset_log()
     run = manifest_read(tmp_path, cfg, [], "edges", ["team_users"])
     got = collections.Counter((r["TeamId"], r["Id"]) for r in run.records("team_users"))
@@ -331,7 +326,7 @@ def test_a_throttle_is_waited_out_and_retried(
     for refused in throttled:  # each refused request was sent again, and answered
         again = [
             r for r in sandbox.requests
-            if r["path"] == refused["path"] and r["params"] == refused["params"] and r["status"] == 200
+            if (r["path"], r["params"], r["status"]) == (refused["path"], refused["params"], 200)
         ]  # fmt: skip
         assert again, refused
 

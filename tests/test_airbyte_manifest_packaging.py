@@ -102,7 +102,10 @@ def test_the_safeguards_are_in_the_manifest() -> None:
     retried = handler["response_filters"][0]
     assert {429, 503} <= set(retried["http_codes"])
     assert retried["action"] == "RETRY"
-    assert handler["backoff_strategies"][0] == {"type": "WaitTimeFromHeader", "header": "Retry-After"}
+    assert handler["backoff_strategies"][0] == {
+        "type": "WaitTimeFromHeader",
+        "header": "Retry-After",
+    }
     assert handler["backoff_strategies"][1]["backoff_time_in_seconds"] == 60
     for stream in doc["streams"]:
         cursor = stream.get("incremental_sync")
@@ -126,4 +129,4 @@ def test_the_documentation_page_names_every_stream_and_has_a_changelog_entry() -
     for stream in airbyte_manifest.LEFT_OUT:
         assert f"`{stream}`" in page
     version = metadata()["data"]["dockerImageTag"]
-    assert re.search(rf"^\| {re.escape(version)} \| \d{{4}}-\d{{2}}-\d{{2}} \|", page, re.M)
+    assert re.search(rf"^\| {re.escape(version)} \| \d{{4}}-\d{{2}}-\d{{2}} \|", page, re.MULTILINE)

@@ -54,9 +54,7 @@ class ManifestRun:
         }
 
     def errors(self) -> list[dict]:
-        return [
-            m["trace"]["error"] for m in self.of_type("TRACE") if m["trace"]["type"] == "ERROR"
-        ]
+        return [m["trace"]["error"] for m in self.of_type("TRACE") if m["trace"]["type"] == "ERROR"]
 
     def error_text(self) -> str:
         return " | ".join(
@@ -93,10 +91,7 @@ def run_manifest(
     done = subprocess.run(
         args, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS, check=False, env=env
     )
-    messages = []
-    for line in done.stdout.splitlines():
-        if line.startswith("{"):
-            messages.append(json.loads(line))
+    messages = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     return ManifestRun(messages, done.returncode, done.stderr)
 
 
