@@ -62,19 +62,35 @@ def first_read_config(sandbox: LitmosSandbox, config: dict) -> dict:
     return {**config, "start_date": start.replace(microsecond=0).isoformat()}
 
 
-def litmos_read(tmp_path: Path, config: dict, state: object, label: str) -> SourceRun:
+def litmos_read(
+    tmp_path: Path, config: dict, state: object, label: str, streams: list[str] = STREAMS
+) -> SourceRun:
     catalog = run_source("discover", tmp_path, config=config, label=f"{label}-discover")
     (message,) = catalog.of_type("CATALOG")
-    configured = configured_catalog(message["catalog"], STREAMS)
+    configured = configured_catalog(message["catalog"], streams)
     run = run_source("read", tmp_path, config=config, catalog=configured, state=state, label=label)
     assert run.returncode == 0, run.tail()
     return run
 
 
+_CATALOG: dict[str, dict] = {}
+
+
+def litmos_read_streams(tmp_path: Path, config: dict, streams: list[str]) -> SourceRun:
+    return litmos_read(tmp_path, config, [], "litmos", streams)
+
+
+def manifest_catalog(tmp_path: Path, config: dict, label: str) -> dict:
+    """The manifest's discovered catalog (the same for every config): discovered once."""
+    if "catalog" not in _CATALOG:
+        _CATALOG["catalog"] = discover(tmp_path, config, label=f"{label}-discover")
+    return _CATALOG["catalog"]
+
+
 def manifest_read(
     tmp_path: Path, config: dict, state: object, label: str, streams: list[str] = STREAMS
 ) -> ManifestRun:
-    catalog = configured_catalog(discover(tmp_path, config, label=f"{label}-discover"), streams)
+    catalog = configured_catalog(manifest_catalog(tmp_path, config, label), streams)
     run = run_manifest("read", tmp_path, config=config, catalog=catalog, state=state, label=label)
     assert run.returncode == 0, run.error_text()[:3000]
     return run
@@ -209,6 +225,58 @@ def test_the_manifest_reads_what_source_litmos_reads_first_and_incremental(
     assert API_KEY not in json.dumps([m for m in chained.messages if m["type"] != "LOG"])
 
 
+#: Raw wire text for fields of one course, as Litmos could send it, and what both read.
+ODD_VALUES = {
+    "Name": "42",  # text that looks like a number stays text
+    "Code": "",  # empty text stays empty text
+    "Description": 'say "hi" &amp; caf&#233; &lt;b&gt; &amp;lt; it&#39;s',
+    "OriginalId": " 42 ",  # an integer sent as text
+    "Active": "False",
+    "Price": "12.50",
+    "AccessTillDate": "/Date(1710064800000-0800)/",  # the night of a DST change
+    "CourseCodeForBulkImport": "&#160;&#255;",
+}
+
+
+def test_text_numbers_dates_and_entities_read_as_source_litmos_reads_them(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
+    course = sandbox.truth("courses")[3]
+    for field, raw in ODD_VALUES.items():
+        sandbox.set_raw("courses", course["Id"], field, raw)
+    cfg = days_back(config, 3)
+    litmos = litmos_read_streams(tmp_path, cfg, ["courses"])
+    manifest = manifest_read(tmp_path, cfg, [], "odd", ["courses"])
+    theirs = by_key(litmos.records("courses"), ["Id"])
+    ours = by_key(manifest.records("courses"), ["Id"])
+    assert ours.keys() == theirs.keys()
+    for key, row in theirs.items():  # the CDK's writer leaves null fields out
+        assert ours[key] == {f: v for f, v in row.items() if v is not None}
+    row = ours[(course["Id"],)]
+    assert row["Name"] == "42"
+    assert row["Code"] == ""
+    assert row["Description"] == 'say "hi" & café <b> &lt; it\'s'
+    assert row["OriginalId"] == 42
+    assert row["Active"] is False
+    assert row["Price"] == 12.5
+    assert row["AccessTillDate"] == "2024-03-10T02:00:00.000Z"
+    assert row["CourseCodeForBulkImport"] == "\u00a0\u00ff"
+
+
+def test_one_bad_value_fails_the_sync_where_source_litmos_sets_it_to_null(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
+    course = sandbox.truth("courses")[2]
+    sandbox.set_raw("courses", course["Id"], "OriginalId", "12abc")
+    cfg = days_back(config, 3)
+    litmos = litmos_read_streams(tmp_path, cfg, ["courses"])
+    assert by_key(litmos.records("courses"), ["Id"])[(course["Id"],)]["OriginalId"] is None
+    run = read_failing(tmp_path, cfg, ["courses"], "bad-value")
+    assert run.returncode != 0
+    assert "12abc" in run.error_text()
+    assert "not a 64-bit integer" in run.error_text()
+
+
 def test_every_default_stream_is_in_the_manifest_or_left_out_with_a_reason() -> None:
     offered = set(STREAMS) | set(airbyte_manifest.LEFT_OUT)
     defaults = {s.name for s in airbyte_manifest.STREAM_TYPES if s.selected_by_default}
@@ -225,7 +293,7 @@ def days_back(config: dict, days: float) -> dict:
 
 
 def read_failing(tmp_path: Path, config: dict, streams: list[str], label: str) -> ManifestRun:
-    catalog = configured_catalog(discover(tmp_path, config, label=f"{label}-discover"), streams)
+    catalog = configured_catalog(manifest_catalog(tmp_path, config, label), streams)
     return run_manifest("read", tmp_path, config=config, catalog=catalog, state=[], label=label)
 
 
@@ -341,7 +409,7 @@ def test_the_budget_holds_requests_past_the_limit(
 
     # 3 a minute and one row a page: the 4th request must wait for the minute to pass.
     cfg = {**days_back(config, 3), "max_requests_per_minute": 3, "page_size": 1}
-    catalog = configured_catalog(discover(tmp_path, cfg, label="budget-discover"), ["teams"])
+    catalog = configured_catalog(manifest_catalog(tmp_path, cfg, "budget"), ["teams"])
     for name, value in (("config", cfg), ("catalog", catalog), ("state", [])):
         (tmp_path / f"budget-{name}.json").write_text(json.dumps(value))
     sandbox.reset_log()
