@@ -449,6 +449,12 @@ def connection_specification() -> dict[str, t.Any]:
         }
         if name == "api_key":
             prop["airbyte_secret"] = True
+        if name == "start_date":
+            prop["description"] = (
+                "ISO 8601 date or date-time (UTC unless it has an offset): where the first"
+                " sync of the incremental streams starts (AchievementDate, UpdatedDate,"
+                " LoginDate)."
+            )
         if name == "max_requests_per_minute":
             prop["description"] = (
                 "Requests in any 60 seconds, counted in this process only (Litmos allows 100"

@@ -437,3 +437,19 @@ def test_the_budget_holds_requests_past_the_limit(
         proc.wait()
     first = sandbox.requests[0]["time"]
     assert all(r["time"] - first < 60 for r in sandbox.requests)
+
+
+def test_check_as_the_platform_runs_it(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
+    cfg = days_back(config, 3)
+    sandbox.reset_log()
+    (good,) = run_manifest("check", tmp_path, config=cfg).of_type("CONNECTION_STATUS")
+    assert good["connectionStatus"]["status"] == "SUCCEEDED"
+    assert [r["path"] for r in sandbox.requests] == ["/v1.svc/teams"]
+    wrong = {**cfg, "api_key": "a-wrong-key-123"}
+    run = run_manifest("check", tmp_path, config=wrong, label="wrong")
+    (failed,) = run.of_type("CONNECTION_STATUS")
+    assert failed["connectionStatus"]["status"] == "FAILED"
+    assert "Litmos rejected the API key (HTTP 401)" in failed["connectionStatus"]["message"]
+    assert "a-wrong-key-123" not in json.dumps(run.messages)
