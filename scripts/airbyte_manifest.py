@@ -283,7 +283,10 @@ ERROR_HANDLER = {
             "type": "HttpResponseFilter",
             "http_codes": [429, 500, 502, 503, 504],
             "action": "RETRY",
-            "error_message": "Litmos answered HTTP a throttle or server error: retried",
+            "error_message": (
+                "Litmos throttled the request or failed (HTTP 429, 5xx): retried after"
+                " Retry-After, else 60 s"
+            ),
         },
         {
             "type": "HttpResponseFilter",
