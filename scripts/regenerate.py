@@ -20,6 +20,9 @@ the emulated Litmos. From them this writes:
   and transform/dbt_project.yml, and the publisher (pyproject.toml's `Repository` URL) in
   metadata.yaml and the Dockerfile's labels;
 - docs/airbyte.md's table of the streams by sync mode;
+- `airbyte/manifest-only/manifest.yaml`: the declarative manifest of the Airbyte source
+  (scripts/airbyte_manifest.py), for Airbyte Cloud and the Connector Builder, and the
+  streams table of its documentation page (`airbyte/manifest-only/litmos.md`);
 - docs/dbt.md's lineage (scripts/dbt_lineage.py), when dbt is installed in `.meltano/`
   (`meltano install`): from `dbt parse`'s manifest (about half a minute). Without dbt, or
   with `--no-dbt`, the lineage is left as it is; tests/test_dbt.py checks it.
@@ -60,7 +63,7 @@ except ImportError:  # Python < 3.11
 
 import litmos_sandbox  # noqa: E402
 from litmos_sandbox import spec as sandbox_spec  # noqa: E402
-from scripts import dbt_lineage  # noqa: E402
+from scripts import airbyte_manifest, dbt_lineage  # noqa: E402
 from tap_litmos.patterns import (  # noqa: E402
     DateWindowStream,
     DescendingSinceStream,
@@ -77,6 +80,7 @@ if t.TYPE_CHECKING:
 COMMAND = "python3 scripts/regenerate.py"
 PLUGIN_FILE = ROOT / "tap-litmos.yml"
 MAINTAINER_FILE = ROOT / "meltano-hub-maintainer.yml"
+MANIFEST_FILE = ROOT / "airbyte" / "manifest-only" / "manifest.yaml"
 SANDBOX_README = Path(litmos_sandbox.__file__).resolve().parent / "README.md"
 #: The audit columns of the `/org/*` rows (streams/fields.py AUDIT).
 AUDIT = frozenset({"CreatedDate", "UpdatedDate", "CreatedBy", "UpdatedBy"})
@@ -583,6 +587,10 @@ def artefacts(*, dbt: bool = True) -> dict[Path, Callable[[str], str | None]]:
         ),
         ROOT / "docs" / "dbt.md": lineage if dbt else lambda _: None,
         ROOT / "docs" / "airbyte.md": lambda d: between(d, "sync-modes", sync_modes_table()),
+        MANIFEST_FILE: lambda _: airbyte_manifest.manifest_text(),
+        MANIFEST_FILE.parent / "litmos.md": lambda d: between(
+            d, "streams", airbyte_manifest.streams_table()
+        ),
     }
 
 
@@ -614,6 +622,7 @@ def main() -> int:
         print("Every generated artefact is current.")
         return 0
     for path, text in changes.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     print(f"Rewrote {', '.join(names)}" if names else "Every generated artefact is current.")
     return 0

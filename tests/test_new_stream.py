@@ -287,4 +287,10 @@ def test_a_stream_added_the_documented_way_reaches_every_artefact(tmp_path: Path
         "tap-litmos.yml",
         "meltano.yml",
         "docs/airbyte.md",
+        "airbyte/manifest-only/manifest.yaml",  # the stream in the Airbyte manifest
+        "airbyte/manifest-only/litmos.md",  # and in its page's streams table
     }
+    manifest = yaml.safe_load((copy / "airbyte" / "manifest-only" / "manifest.yaml").read_text())
+    (added,) = [s for s in manifest["streams"] if s["name"] == NAME]
+    assert added["retriever"]["requester"]["path"] == "/org/throwaway/links"
+    assert added["incremental_sync"]["cursor_field"] == "UpdatedDate"

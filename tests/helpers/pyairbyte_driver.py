@@ -23,9 +23,10 @@ import traceback
 from importlib.metadata import version
 from pathlib import Path
 
-import airbyte as ab
 import sqlalchemy
 from airbyte_protocol.models import AirbyteMessage, AirbyteStateType, Type
+
+import airbyte as ab
 
 _caches: dict[str, object] = {}
 
