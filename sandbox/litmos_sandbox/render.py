@@ -106,7 +106,9 @@ class PageRenderer:
         if kind == "org":
             return lambda v: "null" if v is None else f'"{xml_date(v)}"'
         if kind == "strs":
-            return lambda v: "null" if v is None else "[" + ",".join(_js(t, latin1) for t in v) + "]"
+            return lambda v: (
+                "null" if v is None else "[" + ",".join(_js(t, latin1) for t in v) + "]"
+            )
         if kind == "list" and child is not None:
             return lambda v: (
                 "[" + ",".join(self.json_row(child, r, self._raw(child, r)) for r in v or ()) + "]"
