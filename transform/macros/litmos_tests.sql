@@ -14,3 +14,18 @@ select *
 from {{ model }}
 where not coalesce({{ expression }}, false)
 {% endtest %}
+
+{#- dbt's `relationships` within one account: every non-null `column_name` has a row in
+    `to` whose `field` equals it and whose `source_relation` is the row's own (an id of
+    another account is no reference). -#}
+{% test litmos_relationships(model, column_name, to, field) %}
+select child.source_relation, child.{{ column_name }}
+from {{ model }} as child
+where child.{{ column_name }} is not null
+    and not exists (
+        select 1
+        from {{ to }} as parent
+        where parent.source_relation = child.source_relation
+            and parent.{{ field }} = child.{{ column_name }}
+    )
+{% endtest %}
