@@ -77,7 +77,7 @@ def _access_text(check: dict[str, t.Any]) -> list[str]:
             f" {', '.join(refused_fan_outs)} (select them only with a key that may)"
         )
     elif fan_outs:
-        lines.append(f"and the {len(fan_outs)} opt-in fan-outs, asked once each")
+        lines.append(f"and all {len(fan_outs)} opt-in fan-outs, asked once each for one parent")
     return lines
 
 
@@ -179,11 +179,12 @@ def readable(report: dict[str, t.Any], base_url: str) -> str:
             lines.append(f"  {status:<12}{label:<22}{text}")
     streams = checks["access"].get("streams", {})
     if streams:
-        lines += ["", f"  {'stream':<24}{'HTTP':>6}{'rows':>6}  note"]
+        width = max(24, *(len(name) + 2 for name in streams))
+        lines += ["", f"  {'stream':<{width}}{'HTTP':>6}{'rows':>6}  note"]
         for name, result in streams.items():
             status, rows = result.get("status"), result.get("rows", "")
             note = _stream_note(name, checks)
-            lines.append(f"  {name:<24}{status or '-':>6}{rows!s:>6}  {note}".rstrip())
+            lines.append(f"  {name:<{width}}{status or '-':>6}{rows!s:>6}  {note}".rstrip())
     verdict = (
         "every check passed"
         if report["passed"]

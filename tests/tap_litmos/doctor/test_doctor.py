@@ -109,7 +109,7 @@ def test_the_default_sandbox_passes_every_check(
         "/v1.svc/coursecustomfields",
         f"/v1.svc/courses/{first_course}/coursecustomfields",
     ]
-    assert f"and the {len(FAN_OUTS)} opt-in fan-outs, asked once each" in text
+    assert f"and all {len(FAN_OUTS)} opt-in fan-outs, asked once each for one parent" in text
     dates = compared(report)
     assert "achievements" in dates
     assert len(dates) == 2  # and one /org/* stream
