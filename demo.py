@@ -45,6 +45,8 @@ MARTS = (
 #: Opt-in fan-outs the demo adds to meltano.yml's selection: ilt_session_attendance counts
 #: registrations and attendance from them (one request per session each).
 ILT_FAN_OUTS = ["ilt_rollcall.*", "ilt_attendance.*"]
+#: ... and course_custom_fields holds each course's values from this one (one per course).
+COURSE_FIELD_VALUES = ["course_custom_field_values.*"]
 
 
 def meltano(*args: str, env: dict[str, str], log: Path) -> None:
@@ -70,10 +72,10 @@ def summary(database: Path) -> list[tuple[str, int]]:
 
 
 def selection() -> list[str]:
-    """meltano.yml's selection, with the ILT fan-outs."""
+    """meltano.yml's selection, with the ILT fan-outs and the course custom field values."""
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     (extractor,) = project["plugins"]["extractors"]
-    return [*extractor["select"], *ILT_FAN_OUTS]
+    return [*extractor["select"], *ILT_FAN_OUTS, *COURSE_FIELD_VALUES]
 
 
 def answers(database: Path) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int]:

@@ -109,7 +109,7 @@ class TapLitmos(sdk_seams.ConfigValidationHook, sdk_seams.TerminationExitHook):
     @override  # type: ignore[misc]  # final in the SDK: replaced on purpose
     def run_connection_test(self) -> bool:
         # One request proves the host, the key and the account's API access; the SDK's
-        # default reads a record of every stream, dozens of requests for 23 streams.
+        # default reads a record of every stream, dozens of requests.
         return self.run_sync_dry_run(dry_run_record_limit=1, streams=[self.streams["users"]])
 
     @override

@@ -4,13 +4,14 @@ One sandbox account is loaded twice through Meltano into both warehouses, with c
 Litmos between the loads, and `dbt build` (models and dbt's own tests) runs after each:
 
 - DuckDB: `meltano run litmos-to-duckdb-models` (tap -> target-duckdb -> dbt-duckdb, the
-  demo's job), the ILT fan-outs selected, statuses judged at the time of the run;
+  demo's job), the ILT fan-outs and the course custom field values selected, statuses
+  judged at the time of the run;
 - PostgreSQL (a real server, default zone US Pacific as in test_warehouse.py): tap ->
   target-postgres in meltano.yml's `append-only` environment (the streams' keys mapped
   away), so the loader appends every version of a row as an append-only target does (a
   removal is a second, Active = false version; a re-read at a window edge a second
   copy), then `meltano invoke dbt-postgres build` with
-  the variables set (`litmos_as_of`, `litmos_expiring_days`), the ILT fan-outs not loaded.
+  the variables set (`litmos_as_of`, `litmos_expiring_days`), no fan-out loaded.
 
 After each load every row of every mart is compared with the marts computed in Python
 from the truth (tests/helpers/marts_reference.py, never from the SQL). The changes between the
@@ -63,6 +64,8 @@ DATABASE = "models"
 #: The PostgreSQL run sets the variables; DuckDB keeps the defaults (30 days, now).
 POSTGRES_EXPIRING_DAYS = 90
 ILT_FAN_OUTS = ["ilt_rollcall.*", "ilt_attendance.*"]
+#: The fan-outs the DuckDB load selects (the PostgreSQL one selects none).
+DUCKDB_FAN_OUTS = [*ILT_FAN_OUTS, "course_custom_field_values.*"]
 
 
 def default_selection() -> list[str]:
@@ -188,7 +191,7 @@ def scenario(
             "duckdb": meltano_env(
                 tmp / "meltano.db",
                 **common,
-                TAP_LITMOS__SELECT=json.dumps(default_selection() + ILT_FAN_OUTS),
+                TAP_LITMOS__SELECT=json.dumps(default_selection() + DUCKDB_FAN_OUTS),
                 TARGET_DUCKDB_FILEPATH=str(duckdb_file),
                 DBT_DUCKDB_PATH=str(duckdb_file),
                 DBT_DUCKDB_TARGET_PATH=str(targets["duckdb"]),
@@ -540,6 +543,7 @@ def test_the_append_only_tables_keep_every_version(scenario: Scenario) -> None:
 def test_fan_out_streams_not_loaded_leave_empty_models_and_null_counts(scenario: Scenario) -> None:
     for model in (
         "stg_litmos__user_badges",
+        "stg_litmos__course_custom_field_values",
         "stg_litmos__ilt_rollcall",
         "stg_litmos__ilt_attendance",
     ):
@@ -552,6 +556,65 @@ def test_fan_out_streams_not_loaded_leave_empty_models_and_null_counts(scenario:
     loaded = scenario.loads["duckdb", "second"].marts["ilt_session_attendance"].values()
     assert any(r["learners_attended"] for r in loaded)
     assert any(r["attendance_rate"] is not None for r in loaded)
+
+
+def warehouse_rows(scenario: Scenario, warehouse: str, schema: str, table: str) -> list[dict]:
+    if warehouse == "postgres":
+        query = sql.SQL("select * from {}").format(sql.Identifier(schema, table))
+        return postgres_rows(scenario.postgres_url, query)
+    with duckdb.connect(str(scenario.duckdb_file), read_only=True) as con:
+        cursor = con.execute(f"select * from {schema}.{table}")  # noqa: S608
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_course_custom_fields_give_every_course_each_field_with_its_label_and_value(
+    scenario: Scenario, warehouse: str
+) -> None:
+    loaded = scenario.loads[warehouse, "second"].loaded
+    values_loaded = warehouse == "duckdb"  # the PostgreSQL load selects no fan-out
+
+    def as_loaded(text: str | None) -> str | None:
+        # target-duckdb's CSV load reads an empty text as null (PostgreSQL keeps it).
+        return (text or None) if warehouse == "duckdb" else text
+
+    values = {
+        (v["CourseId"], v["fieldname"]): v["Value"]
+        for v in (loaded.rows("course_custom_field_values") if values_loaded else [])
+    }
+    expected = {}
+    for course in loaded.rows("courses"):
+        for field in loaded.rows("course_custom_fields"):
+            value = values.get((course["Id"], field["Label"]))
+            expected[course["Id"], field["CustomFieldId"]] = {
+                "source_relation": reference.DEFAULT_SOURCE_RELATION,
+                "course_id": course["Id"],
+                "course_code": course["Code"],
+                "course_name": course["Name"],
+                "custom_field_id": field["CustomFieldId"],
+                "label": field["Label"],
+                "field_type": field["Type"],
+                "value": as_loaded(value),
+                "has_value": (course["Id"], field["Label"]) in values if values_loaded else None,
+                "default_value": as_loaded(field["DefaultValue"]),
+                "is_mandatory": field["Mandatory"],
+                "is_visible_to_learner": field["VisibleToLearner"],
+            }
+    rows = warehouse_rows(scenario, warehouse, MARTS_SCHEMA, "course_custom_fields")
+    assert next(iter(rows[0])) == "source_relation"  # the account first
+    got = {(r["course_id"], r["custom_field_id"]): r for r in rows}
+    fields_defined = len(loaded.rows("course_custom_fields"))
+    assert len(got) == len(rows) == len(loaded.rows("courses")) * fields_defined
+    assert sorted(got) == sorted(expected)
+    for key, row in got.items():
+        assert row == expected[key], key
+    if values_loaded:
+        assert any(r["has_value"] for r in rows) and not all(r["has_value"] for r in rows)
+    # The dropdown's choices, as the text of a JSON array in both warehouses.
+    fields = warehouse_rows(scenario, warehouse, STAGING_SCHEMA, "stg_litmos__course_custom_fields")
+    choices = {f["label"]: json.loads(f["dropdown_choices"]) for f in fields}
+    assert choices == {f["Label"]: f["Dropdown"] for f in loaded.rows("course_custom_fields")}
 
 
 def test_source_freshness_reads_the_replication_keys(scenario: Scenario) -> None:

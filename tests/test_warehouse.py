@@ -65,6 +65,7 @@ SQL_TYPES = {
     "int": {"bigint", "integer", "smallint"},
     "dec": {"numeric"},
     "bool": {"boolean"},
+    "strs": {"ARRAY"},  # text[] (course_custom_fields.Dropdown)
 }
 DATE_TIME_TYPE = "timestamp with time zone"
 #: The `/org/*` link streams: a removal arrives as `Active = false` on the same key.

@@ -326,6 +326,12 @@ class LitmosApi(SandboxCore):
                 return text_error(404, wire.msg_user_not_found(user_id)), []
             pos = ep.pos("UserId")
             return None, [r for r in world.tables[ep.stream].ordered() if r[pos] == user_id]
+        if ep.stream == "course_custom_field_values":
+            course_id = path_params["CourseId"]
+            if course_id not in world.tables["courses"].rows:
+                return text_error(404, f"The course {course_id} does not exist."), []
+            pos = ep.pos("CourseId")
+            return None, [r for r in world.tables[ep.stream].ordered() if r[pos] == course_id]
         cid, mid, sid = path_params["CourseId"], path_params["ModuleId"], path_params["SessionId"]
         problem = world.session_parent_ok(cid, mid, sid)
         if problem is not None:

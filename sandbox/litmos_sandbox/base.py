@@ -44,9 +44,14 @@ class WorldBase:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def new_id(self, lo: int = 12, hi: int = 22) -> str:
-        """A fresh Litmos-like encrypted id (may start with '-' or contain '_')."""
-        rng = self._id_rng or self._rng
+    def new_id(self, lo: int = 12, hi: int = 22, rng: random.Random | None = None) -> str:
+        """A fresh Litmos-like encrypted id (may start with '-' or contain '_').
+
+        ``rng``: another random stream than the world's, so that a generator added later
+        leaves every other generator's ids where they were. With ``id_seed`` every id comes
+        from the ids' own stream (two accounts get the same ids).
+        """
+        rng = self._id_rng or rng or self._rng
         while True:
             ident = "".join(rng.choice(_ID_ALPHABET) for _ in range(rng.randint(lo, hi)))
             if ident not in self._used:

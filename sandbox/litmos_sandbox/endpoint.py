@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-KINDS = frozenset({"str", "int", "bool", "dec", "wcf", "isoz", "org", "list"})
+KINDS = frozenset({"str", "int", "bool", "dec", "wcf", "isoz", "org", "list", "strs"})
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,61 @@ _TOPICS = (
 )
 
 
+#: The course custom fields: (Label, Type, DefaultValue, Mandatory, VisibleToLearner,
+#: Dropdown). Values are set per course by `_gen_course_custom_fields`.
+_CUSTOM_FIELDS = (
+    ("Regulation", "Dropdown", "", True, True, ("SOX", "GDPR", "HIPAA", "OSHA")),
+    ("Business Unit & Region", "Text", "", False, False, ()),
+    ("Continuing Education Units", "Number", "4", False, True, ()),
+    ("Review <owner>", "Text", None, False, False, ()),
+)
+_BUSINESS_UNITS = ("Finance EMEA", "Sales & Marketing", "R&D", "Operations", "")
+
+
 class CatalogGenerator(WorldBase):
     """Courses, learning paths, modules (internal) and teams (a hierarchy)."""
+
+    def _gen_course_custom_fields(self, rng: random.Random) -> None:
+        """The custom field definitions, and each course's values (some courses have none).
+
+        Called with a random stream of its own, after every other generator: the rest of
+        the account is the same with or without custom fields.
+        """
+        self.tables["course_custom_fields"].load(
+            self.row(
+                "course_custom_fields",
+                {
+                    "CustomFieldId": self.new_id(12, 12, rng=rng),
+                    "Label": label,
+                    "DefaultValue": default,
+                    "Mandatory": mandatory,
+                    "VisibleToLearner": visible,
+                    "Type": kind,
+                    "Dropdown": choices,
+                },
+            )
+            for label, kind, default, mandatory, visible, choices in _CUSTOM_FIELDS
+        )
+        values = []
+        for i, cid in enumerate(self.tables["courses"].rows):
+            if i % 5 == 4:
+                continue  # a course with no value set: an empty list
+            regulation = _CUSTOM_FIELDS[0][5][rng.randrange(4)]
+            set_here = {
+                "Regulation": regulation,
+                "Business Unit & Region": rng.choice(_BUSINESS_UNITS),
+                "Continuing Education Units": str(rng.randrange(1, 9)) if i % 3 else None,
+                "Review <owner>": None if i % 2 else "J. O'Brien",
+            }
+            values.extend(
+                self.row(
+                    "course_custom_field_values",
+                    {"fieldname": label, "Value": value, "CourseId": cid},
+                )
+                for label, value in set_here.items()
+                if value is not None
+            )
+        self.tables["course_custom_field_values"].load(values)
 
     def _gen_catalog(self, rng: random.Random, catalog: list, sz: Sizes) -> None:
         courses = [(c[0], c[1], c[2]) for c in catalog if not c[4]]

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from litmos_sandbox.spec import Endpoint
 
 
+#: The namespace WCF's DataContractSerializer gives the items of a string array.
+ARRAYS_NS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+
+
 def isoz_text(value: datetime) -> str:
     """``2016-12-09T07:54:27Z`` (``.mmm`` only when the milliseconds are not zero)."""
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
@@ -101,6 +105,10 @@ class PageRenderer:
             return lambda v: '""' if v is None else f'"{isoz_text(v)}"'
         if kind == "org":
             return lambda v: "null" if v is None else f'"{xml_date(v)}"'
+        if kind == "strs":
+            return lambda v: (
+                "null" if v is None else "[" + ",".join(_js(t, latin1) for t in v) + "]"
+            )
         if kind == "list" and child is not None:
             return lambda v: (
                 "[" + ",".join(self.json_row(child, r, self._raw(child, r)) for r in v or ()) + "]"
@@ -121,6 +129,16 @@ class PageRenderer:
             return lambda v: empty if v is None else f"<{name}>{xml_date(v)}</{name}>"
         if kind == "isoz":
             return lambda v: f"<{name}/>" if v is None else f"<{name}>{isoz_text(v)}</{name}>"
+        if kind == "strs":
+            return lambda v: (
+                empty
+                if v is None
+                else f'<{name} xmlns:a="{ARRAYS_NS}">'
+                + "".join(_xml_el("a:string", t, nil) for t in v)
+                + f"</{name}>"
+                if v
+                else f"<{name}/>"
+            )
         if kind == "list" and child is not None:
             return lambda v: (
                 f"<{name}>"

@@ -21,6 +21,9 @@ isoz      ISO text with ``Z`` in both (``2016-12-09T07:54:27Z``; ``.mmm`` only w
 org       zone-less ISO text in both (``2021-09-20T23:25:47.59``: .NET style, trailing
           fractional zeros trimmed; §3.4 item 3); the value is a UTC wall clock
 list      nested rows: JSON array under the field name, XML ``<Name><Row>..</Row></Name>``
+strs      a list of texts (stored as a tuple): JSON array of strings (HTML-encoded), XML
+          ``<Name xmlns:a=".../Arrays"><a:string>..</a:string></Name>`` as WCF writes a
+          string array; None -> null / ``i:nil``; truth is a list
 ========  ==============================================================================
 """
 
@@ -72,6 +75,17 @@ USERS = Endpoint(
     "sort=<field>&dir=ASC|DESC (e.g. sort=CreatedDate&dir=ASC; default order is creation "
     "order, which is CreatedDate ascending). Order follows §6.1 (Culture after CustomField3); "
     'Password omitted. LastLogin is "" when never logged in.',
+)
+COURSE_CUSTOM_FIELDS = Endpoint(
+    "course_custom_fields",
+    "/coursecustomfields",
+    "CourseCustomFields",
+    "CourseCustomField",
+    _f("CustomFieldId Label DefaultValue Mandatory:bool VisibleToLearner:bool Type Dropdown:strs"),
+    ("CustomFieldId",),
+    "snapshot",
+    note="[uncertain] Dropdown's items (texts here; SAP-OAS says objects without properties) "
+    "and the XML names. Dropdown is [] for a field that is not a dropdown.",
 )
 COURSES = Endpoint(
     "courses",
@@ -212,6 +226,18 @@ USER_BADGES = Endpoint(
     "child",
     parents=(Field("UserId", ref=U),),
     note="Upper-case ID (int). 404 'User - {id} was not found' for an unknown user.",
+)
+COURSE_CUSTOM_FIELD_VALUES = Endpoint(
+    "course_custom_field_values",
+    "/courses/{CourseId}/coursecustomfields",
+    "Parameters",
+    "Parameter",
+    _f("fieldname Value"),
+    ("CourseId", "fieldname"),
+    "child",
+    parents=(Field("CourseId", ref=C),),
+    note="fieldname is the field's Label (lower-case name as Litmos spells it); only fields "
+    "set on the course. [uncertain] XML names (element form). 404 for an unknown course.",
 )
 _EVENT_USER = _with(
     _f("Id EventStatus:int FirstName LastName Email CompanyName Score:int Completed:bool"),
@@ -481,6 +507,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     for e in (
         USERS,
         COURSES,
+        COURSE_CUSTOM_FIELDS,
         TEAMS,
         LEARNING_PATHS,
         INSTRUCTORS,
@@ -488,6 +515,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         SESSION,
         SESSION_DAY,
         USER_BADGES,
+        COURSE_CUSTOM_FIELD_VALUES,
         ILT_ROLLCALL,
         ILT_ATTENDANCE,
         COURSE_RESULTS,

@@ -72,6 +72,8 @@ def coerce(kind: str, value: Any) -> Any:
         return bool(value)
     if kind == "dec":
         return Decimal(str(value))
+    if kind == "strs":
+        return tuple(str(v) for v in value)
     return value
 
 
@@ -79,4 +81,6 @@ def truth_value(value: Any) -> Any:
     """A stored value as ground truth (aware UTC datetimes)."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc)
+    if isinstance(value, tuple):  # a list of texts (kind strs), stored immutable
+        return list(value)
     return value

@@ -112,6 +112,7 @@ class World(PeopleGenerator, CatalogGenerator, IltGenerator, OrgGenerator, Mutat
         w._gen_badges(rng)
         w._gen_org(rng, sz, anchor_ms)
         w._shape_compliance(random.Random(f"litmos-compliance-{seed}"), anchor_ms)
+        w._gen_course_custom_fields(random.Random(f"litmos-custom-fields-{seed}"))
         return w
 
     # --- reads ------------------------------------------------------------------------

@@ -50,7 +50,8 @@ _AIRBYTE_ONLY: dict[str, dict[str, t.Any]] = {
         "title": "Fan-out Streams",
         "description": (
             "Per-parent streams to offer in the catalog: `user_badges` costs one request"
-            " per user, `ilt_rollcall` and `ilt_attendance` one per instructor-led session"
+            " per user, `course_custom_field_values` one per course, `ilt_rollcall` and"
+            " `ilt_attendance` one per instructor-led session"
             " (10 000 requests on a 10 000-learner account, about 2 hours at 90 a minute)."
             " Not offered unless named here."
         ),

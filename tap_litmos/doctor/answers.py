@@ -12,7 +12,7 @@ import dataclasses
 import email.utils
 import json
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from xml.parsers import expat
 
 from tap_litmos import api
@@ -54,18 +54,28 @@ class Answer:
         return self.status == 200 and self.message is None  # noqa: PLR2004
 
 
-def build_request(
-    tap: TapLitmos, stream: LitmosStream, *, fmt: str, base: str, extra: Mapping[str, t.Any]
+def build_request(  # noqa: PLR0913 (each argument is one part of the request)
+    tap: TapLitmos,
+    stream: LitmosStream,
+    *,
+    fmt: str,
+    base: str,
+    extra: Mapping[str, t.Any],
+    parent: Mapping[str, str] | None = None,
 ) -> LitmosRequest:
     """The GET of `stream`'s first `SAMPLE_ROWS` rows in `fmt` from `base`, with `extra`.
 
     The tap's own first request of the stream (`api.request_for`, with `tap`'s config), in
     the sample's size and with the doctor's own User-Agent: if the tap's request changes,
-    the doctor checks the changed one.
+    the doctor checks the changed one. A fan-out's path is filled from `parent`, the
+    context one parent record gives it (`{"CourseId": ...}`).
     """
+    path = stream.path.replace("{when}", "past")
+    for name, value in (parent or {}).items():
+        path = path.replace(f"{{{name}}}", quote(str(value), safe=""))
     return api.request_for(
         tap.config,
-        stream.path.replace("{when}", "past"),
+        path,
         extra,
         limit=SAMPLE_ROWS,
         response_format=fmt,

@@ -68,11 +68,19 @@ class Doctor:
         return self._sessions[base]
 
     def ask(
-        self, stream: LitmosStream, fmt: str = "json", base: str | None = None, **extra: t.Any
+        self,
+        stream: LitmosStream,
+        fmt: str = "json",
+        base: str | None = None,
+        parent: Mapping[str, str] | None = None,
+        **extra: t.Any,
     ) -> Answer:
-        """One GET of `stream`'s endpoint: `SAMPLE_ROWS` rows, in `fmt`, with `extra`."""
+        """One GET of `stream`'s endpoint: `SAMPLE_ROWS` rows, in `fmt`, with `extra`.
+
+        `parent`: a fan-out's context (the ids of the one parent record it is asked for).
+        """
         base = base or self.base_url
-        request = build_request(self.tap, stream, fmt=fmt, base=base, extra=extra)
+        request = build_request(self.tap, stream, fmt=fmt, base=base, extra=extra, parent=parent)
         answer = Answer(stream.name, fmt, None, params=dict(request.params))
         self.answers.append(answer)
         self.tap.run.request_budget.acquire()
@@ -167,7 +175,7 @@ class Doctor:
             "responses": len(offsets),
         }
 
-    def _window(self, steps_back: int = 0) -> dict[str, str]:
+    def _window(self, steps_back: int = 0) -> dict[str, t.Any]:
         """`since`/`to` of the 7-day window ending a day from now, `steps_back` earlier."""
         to = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
         to -= steps_back * DateWindowStream.MAX_SPAN
@@ -197,8 +205,42 @@ class Doctor:
                 "rows": len(answer.rows),
                 "message": answer.message,
             }
-        refused = sorted(n for n, r in results.items() if r.get("message"))
-        return {"status": FAIL if refused else PASS, "refused": refused, "streams": results}
+        for stream in self.fan_outs():
+            results[stream.name] = self._fan_out_access(stream)
+        refused = sorted(n for n, r in results.items() if r.get("message") and not r.get("fan_out"))
+        # An opt-in fan-out a key may not read fails no run that leaves it out: named, not failed.
+        refused_fan_outs = sorted(
+            n for n, r in results.items() if r.get("message") and r.get("fan_out")
+        )
+        return {
+            "status": FAIL if refused else PASS,
+            "refused": refused,
+            "refused_fan_outs": refused_fan_outs,
+            "streams": results,
+        }
+
+    def fan_outs(self) -> list[LitmosStream]:
+        """The opt-in fan-out streams, in the order of the catalog."""
+        streams = [self._stream(cls.name) for cls in STREAM_TYPES]
+        return [s for s in streams if isinstance(s, FanOutStream)]
+
+    def _fan_out_access(self, stream: LitmosStream) -> dict[str, t.Any]:
+        """One request of a fan-out, for the first record its parent's answer holds."""
+        parent = self._stream(t.cast("type[LitmosStream]", stream.parent_stream_type).name)
+        parent_answer = self._first_json(parent)
+        rows = parent_answer.rows if parent_answer is not None else []  # flattened already
+        if not rows:
+            why = f"opt-in fan-out: not asked, {parent.name} gave no record to ask for"
+            return {"status": None, "fan_out": True, "note": why}
+        context = {key: rows[0].get(field) for key, field in parent.child_context_keys.items()}
+        answer = self.ask(stream, parent={k: str(v) for k, v in context.items()})
+        return {
+            "status": answer.status,
+            "rows": len(answer.rows),
+            "message": answer.message,
+            "fan_out": True,
+            "note": f"opt-in fan-out: asked for one {parent.name} record",
+        }
 
     def check_dates(self, streams: Sequence[LitmosStream]) -> dict[str, t.Any]:
         """JSON against XML for achievements and one `/org/*` stream: whether the dates agree."""

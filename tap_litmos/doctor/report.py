@@ -56,15 +56,29 @@ def _clock_text(check: dict[str, t.Any]) -> str:
     return text
 
 
-def _access_text(check: dict[str, t.Any]) -> str:
+def _access_text(check: dict[str, t.Any]) -> list[str]:
     streams = check.get("streams", {})
-    requested = [n for n, r in streams.items() if r.get("status") is not None or r.get("message")]
+    asked = {n: r for n, r in streams.items() if r.get("status") is not None or r.get("message")}
+    requested = [n for n, r in asked.items() if not r.get("fan_out")]
+    fan_outs = [n for n, r in asked.items() if r.get("fan_out")]
     if check["status"] == PASS:
-        return f"this key reads all {len(requested)} endpoints of the default streams"
-    return (
-        f"this key may not read {len(check['refused'])} of {len(requested)} endpoints:"
-        f" {', '.join(check['refused'])} (the stream table below has Litmos's answers)"
-    )
+        lines = [f"this key reads all {len(requested)} endpoints of the default streams"]
+    else:
+        refused = ", ".join(check["refused"])
+        text = (
+            f"this key may not read {len(check['refused'])} of {len(requested)} endpoints:"
+            f" {refused} (the stream table below has Litmos's answers)"
+        )
+        lines = [text]
+    refused_fan_outs = check.get("refused_fan_outs", [])
+    if refused_fan_outs:
+        lines.append(
+            f"and may not read {len(refused_fan_outs)} of the {len(fan_outs)} opt-in fan-outs:"
+            f" {', '.join(refused_fan_outs)} (select them only with a key that may)"
+        )
+    elif fan_outs:
+        lines.append(f"and all {len(fan_outs)} opt-in fan-outs, asked once each for one parent")
+    return lines
 
 
 def _dates_text(check: dict[str, t.Any]) -> list[str]:
@@ -132,9 +146,9 @@ def _fields_text(check: dict[str, t.Any]) -> str:
 
 def _stream_note(name: str, checks: dict[str, t.Any]) -> str:
     access = checks["access"]["streams"][name]
-    if access.get("message") or access.get("note"):
-        return str(access.get("message") or access.get("note"))
-    notes = []
+    if access.get("message"):
+        return str(access["message"])
+    notes = [str(access["note"])] if access.get("note") else []
     if wrapper := checks["wrappers"].get("json_wrapped", {}).get(name):
         notes.append(f'JSON {{"{wrapper}": [...]}}')
     if unknown := checks["fields"].get("unknown", {}).get(name):
@@ -165,11 +179,12 @@ def readable(report: dict[str, t.Any], base_url: str) -> str:
             lines.append(f"  {status:<12}{label:<22}{text}")
     streams = checks["access"].get("streams", {})
     if streams:
-        lines += ["", f"  {'stream':<24}{'HTTP':>6}{'rows':>6}  note"]
+        width = max(24, *(len(name) + 2 for name in streams))
+        lines += ["", f"  {'stream':<{width}}{'HTTP':>6}{'rows':>6}  note"]
         for name, result in streams.items():
             status, rows = result.get("status"), result.get("rows", "")
             note = _stream_note(name, checks)
-            lines.append(f"  {name:<24}{status or '-':>6}{rows!s:>6}  {note}".rstrip())
+            lines.append(f"  {name:<{width}}{status or '-':>6}{rows!s:>6}  {note}".rstrip())
     verdict = (
         "every check passed"
         if report["passed"]

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from tap_litmos.streams.achievements import AchievementsStream
-from tap_litmos.streams.courses import CourseModulesStream, CoursesStream, UserCoursesStream
+from tap_litmos.streams.courses import (
+    CourseCustomFieldsStream,
+    CourseCustomFieldValuesStream,
+    CourseModulesStream,
+    CoursesStream,
+    UserCoursesStream,
+)
 from tap_litmos.streams.ilt import (
     IltAttendanceStream,
     IltRollcallStream,
@@ -37,6 +43,8 @@ STREAM_TYPES = [
     UserBadgesStream,
     TeamsStream,
     CoursesStream,
+    CourseCustomFieldsStream,
+    CourseCustomFieldValuesStream,
     LearningPathsStream,
     InstructorsStream,
     LocationsStream,

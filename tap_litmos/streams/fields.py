@@ -34,6 +34,11 @@ BOOL = _kind(th.BooleanType)
 DATE = _kind(th.DateTimeType)
 
 
+def TEXT_LIST(name: str) -> th.Property[t.Any]:  # noqa: N802 (a field kind, like TEXT)
+    """A list of texts: a JSON array of strings, or XML child elements holding one text each."""
+    return th.Property(name, th.ArrayType(th.StringType))
+
+
 def schema(**fields: FieldType) -> dict[str, t.Any]:
     """A stream schema from `Name=TYPE` pairs, in the order given (Litmos's wire order)."""
     return th.PropertiesList(*(kind(name) for name, kind in fields.items())).to_dict()

@@ -16,13 +16,14 @@ from litmos_sandbox import LitmosSandbox
 from litmos_sandbox.data import parse_iso_wall
 from litmos_sandbox.spec import ENDPOINTS, ORG_STREAMS, SESSION_COURSE, Endpoint
 from litmos_sandbox.wire import MSG_401, MSG_403, MSG_406_LIMIT, MSG_406_RANGE, decode_wcf_json_date
-from litmos_sandbox.world import ACCOUNT_START, World
+from litmos_sandbox.world import ACCOUNT_START, Sizes, World
 
 pytestmark = pytest.mark.unit
 
 KEY = "world-key"
 NOW = datetime(2026, 11, 28, 0, 0, 0)
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+ARRAYS = "{http://schemas.microsoft.com/2003/10/Serialization/Arrays}"
 SNAPSHOTS = [e.stream for e in ENDPOINTS.values() if e.family == "snapshot"]
 UTC = timezone.utc
 
@@ -58,6 +59,8 @@ def json_value(kind: str, value: Any, child: Endpoint | None) -> Any:  # noqa: P
         return [decode_json(child, v) for v in value]
     if value is None:
         return None
+    if kind == "strs":
+        return [html.unescape(v) for v in value]
     if kind == "str":
         return html.unescape(value)
     if kind == "wcf":
@@ -80,6 +83,9 @@ def xml_value(kind: str, el: ET.Element, child: Endpoint | None) -> Any:  # noqa
     text = el.text or ""
     if kind == "list":
         return [decode_xml(child, c) for c in el]
+    if kind == "strs":  # WCF's string array: <a:string> items in the Arrays namespace
+        assert {c.tag for c in el} <= {ARRAYS + "string"}
+        return [c.text or "" for c in el]
     if kind == "str":
         return text
     if kind == "int":
@@ -191,10 +197,52 @@ def test_fan_out_endpoints_equal_truth(sb, fmt) -> None:
                 for r in fetch(sb, ENDPOINTS[stream], path, fmt)
             ]
         assert sorted(got, key=str) == sorted(sb.truth(stream), key=str)
+    values = []
+    for course in sb.truth("courses"):
+        path = f"/courses/{course['Id']}/coursecustomfields"
+        ep = ENDPOINTS["course_custom_field_values"]
+        values += [{**v, "CourseId": course["Id"]} for v in fetch(sb, ep, path, fmt)]
+    assert values == sb.truth("course_custom_field_values")
+
+
+def test_course_custom_fields_hold_every_kind_of_definition_and_value(sb) -> None:
+    fields = {f["Label"]: f for f in sb.truth("course_custom_fields")}
+    assert fields["Regulation"]["Dropdown"] == ["SOX", "GDPR", "HIPAA", "OSHA"]
+    assert {f["Type"] for f in fields.values()} == {"Dropdown", "Text", "Number"}
+    assert None in {f["DefaultValue"] for f in fields.values()}  # null on the wire
+    values = sb.truth("course_custom_field_values")
+    assert {v["fieldname"] for v in values} == set(fields)  # a value names its field by label
+    courses = [c["Id"] for c in sb.truth("courses")]
+    with_values = {v["CourseId"] for v in values}
+    assert with_values < set(courses)  # some courses have no value set: an empty list
+    bare = f"/courses/{(set(courses) - with_values).pop()}/coursecustomfields"
+    assert get(sb, bare, format="json").json() == []
+    assert "" in {v["Value"] for v in values}  # a value set empty
+
+
+class _WorldBeforeCustomFields(World):
+    """The account as generated before course custom fields existed."""
+
+    def _gen_course_custom_fields(self, rng: object) -> None:
+        pass
+
+
+def test_course_custom_fields_leave_the_rest_of_the_account_as_it_was(sb) -> None:
+    # Generated last, from a random stream of their own: no other table moves.
+    sizes = Sizes(users=20)
+    now = World.generate(sb.dataset, 7, sizes, NOW)
+    before = _WorldBeforeCustomFields.generate(sb.dataset, 7, sizes, NOW)
+    assert before.truth("course_custom_fields") == []
+    assert now.truth("course_custom_fields")
+    for stream in ENDPOINTS:
+        if stream in ("achievements", "course_custom_fields", "course_custom_field_values"):
+            continue
+        assert now.truth(stream) == before.truth(stream), stream
 
 
 def test_fan_out_404s(sb) -> None:
     assert get(sb, "/users/nope/badges").status_code == 404
+    assert get(sb, "/courses/nope/coursecustomfields").status_code == 404
     s = sb.truth("ilt_sessions")[0]
     base = f"/courses/{s['CourseId']}/modules/{s['ModuleId']}/sessions/{s['Id']}/rollcall"
     assert get(sb, base).status_code == 200

@@ -45,6 +45,7 @@ KIND_TYPES = {
     "wcf": ("string", "date-time"),
     "isoz": ("string", "date-time"),
     "org": ("string", "date-time"),
+    "strs": ("array", None),
 }
 CANONICAL_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 #: The /org/* changes fall in the year before the sandbox's anchor, and an assignment's
@@ -60,6 +61,7 @@ class Contract:
     before: dt.datetime  # the clock before the first run began
     after: dt.datetime  # ... and after the last one ended
     out_of_range: dict[str, list[tuple]]  # keys a run covering [start, run start) skips
+    requests: dict[str, list[dict]]  # the sandbox's request log of each run
 
     def records(self, fmt: str, stream: str) -> list[dict]:
         return self.runs[fmt].records(stream)
@@ -119,10 +121,13 @@ def contract() -> Iterator[Contract]:
             "start_date": start.date().isoformat(),
         }
         catalog = catalog_selecting(config, *STREAMS)
-        runs = {
-            fmt: run_tap({**config, "response_format": fmt}, catalog=catalog) for fmt in FORMATS
-        }
-        yield Contract(sandbox, start, runs, before, dt.datetime.now(UTC), out_of_range)
+        runs, requests = {}, {}
+        for fmt in FORMATS:
+            sandbox.reset_log()
+            runs[fmt] = run_tap({**config, "response_format": fmt}, catalog=catalog)
+            requests[fmt] = list(sandbox.requests)
+        after = dt.datetime.now(UTC)
+        yield Contract(sandbox, start, runs, before, after, out_of_range, requests)
 
 
 def test_the_catalog_has_every_endpoint_of_the_sandbox(contract: Contract) -> None:
@@ -205,7 +210,7 @@ def test_schema_types_keys_and_replication_keys_follow_the_sandbox_spec(
     assert contract.schema_message("xml", stream) == message
 
 
-def _value_problem(value: object, declared: dict) -> str | None:
+def _value_problem(value: object, declared: dict) -> str | None:  # noqa: PLR0911 (one per type)
     types = declared["type"] if isinstance(declared["type"], list) else [declared["type"]]
     if value is None:
         return None if "null" in types else "null where not nullable"
@@ -215,6 +220,10 @@ def _value_problem(value: object, declared: dict) -> str | None:
         return None if type(value) is int else "not an int"
     if "number" in types:
         return None if type(value) in (int, float) else "not a number"
+    if "array" in types:
+        items = declared["items"]
+        ok = isinstance(value, list) and all(_value_problem(v, items) is None for v in value)
+        return None if ok else "not a list of its items' type"
     if declared.get("format") == "date-time":
         ok = isinstance(value, str) and CANONICAL_DATE.fullmatch(value)
         return None if ok else "not YYYY-MM-DDTHH:MM:SS.mmmZ"
@@ -236,6 +245,21 @@ def test_every_value_has_the_type_its_schema_declares(contract: Contract, fmt: s
     # The data really has every kind of value, in many streams.
     assert len(seen["date-time"]) >= 15
     assert {"['integer', 'null']", "['number', 'null']", "['boolean', 'null']"} <= set(seen)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_course_custom_fields_cost_one_request_and_their_values_one_per_course(
+    contract: Contract, fmt: str
+) -> None:
+    paths = [r["path"] for r in contract.requests[fmt] if r["status"] == 200]
+    assert paths.count("/v1.svc/coursecustomfields") == 1
+    courses = [r["Id"] for r in contract.records(fmt, "courses")]
+    per_course = [p for p in paths if re.fullmatch(r"/v1\.svc/courses/[^/]+/coursecustomfields", p)]
+    assert sorted(per_course) == sorted(f"/v1.svc/courses/{c}/coursecustomfields" for c in courses)
+    # Some courses have no value set (an empty answer), and a dropdown has its choices.
+    with_values = {r["CourseId"] for r in contract.records(fmt, "course_custom_field_values")}
+    assert 0 < len(with_values) < len(courses)
+    assert any(r["Dropdown"] for r in contract.records(fmt, "course_custom_fields"))
 
 
 def test_dates_keep_their_milliseconds(contract: Contract) -> None:

@@ -58,3 +58,18 @@
 {% macro litmos_round(expression, places) -%}
     round(cast({{ expression }} as decimal(18, 6)), {{ places }})
 {%- endmacro %}
+
+{#- A list of texts (course_custom_fields.Dropdown) as the text of a JSON array,
+    `["SOX","GDPR"]`, the same in every warehouse: target-duckdb loads the list as JSON,
+    target-postgres as a `text[]`. -#}
+{% macro litmos_text_list(name) -%}
+    {{ return(adapter.dispatch('litmos_text_list', 'litmos')(litmos_column(name))) }}
+{%- endmacro %}
+
+{% macro default__litmos_text_list(expression) -%}
+    cast(to_json(cast({{ expression }} as {{ dbt.type_string() }}[])) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro postgres__litmos_text_list(expression) -%}
+    cast(to_json({{ expression }}) as {{ dbt.type_string() }})
+{%- endmacro %}

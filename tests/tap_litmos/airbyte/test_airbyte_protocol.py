@@ -24,6 +24,7 @@ import jsonschema
 import pytest
 
 from tap_litmos import settings
+from tap_litmos.streams import STREAM_TYPES
 from tests.helpers.airbyte_source import (
     configured_catalog,
     discover,
@@ -43,7 +44,8 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[3]
 #: The tap's own discover output, committed: the reference for the Airbyte catalog.
 TAP_CATALOG = json.loads((ROOT / "catalog.json").read_text())
-FAN_OUTS = ["user_badges", "ilt_rollcall", "ilt_attendance"]
+#: The streams discovery offers only when `fan_out_streams` names them, in catalog order.
+FAN_OUTS = [s.name for s in STREAM_TYPES if not s.selected_by_default]
 SDK_ONLY = [
     "stream_maps",
     "stream_map_config",
@@ -232,7 +234,7 @@ def test_discover_offers_the_default_streams_with_their_sync_modes(
     assert sandbox.requests == []
     offered = {stream["name"]: stream for stream in catalog["streams"]}
     assert sorted(offered) == sorted(DEFAULT_STREAMS)
-    assert len(offered) == 20
+    assert len(offered) == len(STREAM_TYPES) - len(FAN_OUTS)
     assert not set(FAN_OUTS) & set(offered)
     for name, stream in offered.items():
         tap = tap_streams()[name]
@@ -283,6 +285,25 @@ def test_a_stream_not_offered_is_refused_and_an_offered_fan_out_reads_in_full(
     got = records_by_key([run], sandbox, "user_badges")
     assert got == expected_rows(sandbox, "user_badges")
     assert run.records("users") == []  # the parent is read, not emitted
+
+
+def test_course_custom_fields_read_with_one_request_and_their_values_one_per_course(
+    tmp_path: Path, sandbox: LitmosSandbox, config: dict
+) -> None:
+    names = ["course_custom_fields", "course_custom_field_values"]
+    with_values = {**config, "fan_out_streams": ["course_custom_field_values"]}
+    catalog = discover(tmp_path, with_values)
+    assert set(names) <= {stream["name"] for stream in catalog["streams"]}
+    run = run_source(
+        "read", tmp_path, config=with_values, catalog=configured_catalog(catalog, names)
+    )
+    assert run.returncode == 0, run.tail()
+    for stream in names:
+        assert records_by_key([run], sandbox, stream) == expected_rows(sandbox, stream), stream
+    assert len(requests_to(sandbox, "course_custom_fields")) == 1
+    courses = sorted(r["Id"] for r in sandbox.truth("courses"))
+    per_course = requests_to(sandbox, "course_custom_field_values")
+    assert sorted(r["path"].split("/")[3] for r in per_course) == courses
 
 
 # --- read ----------------------------------------------------------------------------------

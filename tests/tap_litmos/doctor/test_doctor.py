@@ -29,6 +29,8 @@ if t.TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 DEFAULT_STREAMS = sum(s.selected_by_default for s in STREAM_TYPES)
+#: The opt-in fan-outs: the access check asks each once, for one parent record.
+FAN_OUTS = [s.name for s in STREAM_TYPES if not s.selected_by_default]
 PERMISSION = "You do not have the proper permissions for this call."
 
 
@@ -63,6 +65,8 @@ def values_in(sandbox: LitmosSandbox) -> set[str]:
                     found.add(str(value))
                 elif isinstance(value, dt.datetime):
                     found.add(value.strftime("%Y-%m-%dT%H:%M:%S"))
+                elif isinstance(value, list):  # a list of texts (Dropdown)
+                    found.update(v for v in value if isinstance(v, str) and len(v) >= 3)
     return found
 
 
@@ -94,8 +98,18 @@ def test_the_default_sandbox_passes_every_check(
     assert checks["connection"]["host"] == "127.0.0.1"
     assert abs(checks["clock"]["offset_seconds"]) <= 1
     streams = checks["access"]["streams"]
-    assert len(streams) == DEFAULT_STREAMS
+    assert len(streams) == DEFAULT_STREAMS + len(FAN_OUTS)
     assert {s["status"] for n, s in streams.items() if n != "ilt_session_days"} == {200}
+    assert [n for n, s in streams.items() if s.get("fan_out")] == FAN_OUTS
+    assert checks["access"]["refused_fan_outs"] == []
+    # A fan-out is asked once, for the first record of its parent's answer.
+    first_course = sandbox.truth("courses")[0]["Id"]
+    asked = [r["path"] for r in sandbox.requests if r["path"].endswith("/coursecustomfields")]
+    assert asked == [
+        "/v1.svc/coursecustomfields",
+        f"/v1.svc/courses/{first_course}/coursecustomfields",
+    ]
+    assert f"and all {len(FAN_OUTS)} opt-in fan-outs, asked once each for one parent" in text
     dates = compared(report)
     assert "achievements" in dates
     assert len(dates) == 2  # and one /org/* stream
@@ -163,7 +177,8 @@ def test_the_doctor_names_each_other_behaviour(
         assert wrapped["users"] == "Users"
         assert wrapped["achievements"] == "Achievements"
         assert wrapped["course_results"] == "UserResults"
-        assert len(wrapped) == DEFAULT_STREAMS - 1  # ilt_session_days has no request
+        # ilt_session_days has no request; each fan-out has one.
+        assert len(wrapped) == DEFAULT_STREAMS - 1 + len(FAN_OUTS)
         assert 'JSON {"Users": [...]}' in text
     elif case == "extra_field":
         assert failing == {"fields": "differs"}
@@ -178,6 +193,22 @@ def test_the_doctor_names_each_other_behaviour(
         assert abs(checks["clock"]["offset_seconds"] - offset) <= 1
         assert ("10 min ahead of" if offset > 0 else "10 min behind") in text
     assert report["requests"] == len(sandbox.requests) <= doctor.MAX_REQUESTS
+
+
+def test_a_fan_out_the_key_may_not_read_is_named_but_fails_nothing(
+    sandbox: LitmosSandbox, doctor_config: dict, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # Opt-in: a run that leaves it out never asks for it.
+    sandbox.configure(forbidden=["course_custom_field_values"])
+    code, report, text = run_doctor(doctor_config, tmp_path, capsys)
+    assert code == 0, text
+    access = report["checks"]["access"]
+    assert access["status"] == "pass"
+    assert access["refused"] == []
+    assert access["refused_fan_outs"] == ["course_custom_field_values"]
+    refused = access["streams"]["course_custom_field_values"]
+    assert (refused["status"], refused["message"]) == (403, PERMISSION)
+    assert f"may not read 1 of the {len(FAN_OUTS)} opt-in fan-outs" in text
 
 
 def test_json_dates_in_utc_without_an_offset_agree_with_xml(

@@ -33,6 +33,7 @@ SNAPSHOTS = (*FLAT_SNAPSHOTS, "ilt_sessions", "ilt_session_days")
 FAN_OUT = tuple(s.name for s in STREAM_TYPES if not s.selected_by_default)
 PARENT = {
     "user_badges": "users",
+    "course_custom_field_values": "courses",
     "ilt_rollcall": "ilt_sessions",
     "ilt_attendance": "ilt_sessions",
     "ilt_session_days": "ilt_sessions",
