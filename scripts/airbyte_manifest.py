@@ -138,6 +138,12 @@ ENTITIES{%- macro plain(s) -%}{{ ((decoded(s) ~ '') if '&' in s else s) | pprint
 {%- else -%}{{ fail(v, 'a value that is not text') }}
 {%- endif -%}
 {%- endmacro -%}
+{%- macro text_list(v) -%}
+{%- if v is none -%}None
+{%- elif v is sequence and v is not string and v is not mapping -%}[{%- for item in v -%}{{ text(item) }}{%- if not loop.last -%},{%- endif -%}{%- endfor -%}]
+{%- else -%}{{ fail(v, 'a value that is not a list of texts') }}
+{%- endif -%}
+{%- endmacro -%}
 {%- macro integer(v) -%}
 {%- if v is none -%}None
 {%- elif v is boolean -%}{{ fail(v, 'a boolean for an integer') }}
@@ -188,10 +194,15 @@ ENTITIES{%- macro plain(s) -%}{{ ((decoded(s) ~ '') if '&' in s else s) | pprint
 )
 
 
+def _types(prop: dict[str, t.Any]) -> list[str]:
+    """A JSON schema's `type`, as a list."""
+    types = prop.get("type", [])
+    return [types] if isinstance(types, str) else list(types)
+
+
 def _kind(prop: dict[str, t.Any]) -> str:
     """The macro that writes a field of this JSON schema."""
-    types = prop.get("type", [])
-    types = [types] if isinstance(types, str) else types
+    types = _types(prop)
     if "string" in types and prop.get("format") == "date-time":
         return "date"
     for kind in ("integer", "number", "boolean"):
@@ -199,6 +210,8 @@ def _kind(prop: dict[str, t.Any]) -> str:
             return kind
     if "string" in types:
         return "text"
+    if "array" in types and "string" in _types(prop.get("items", {})):
+        return "text_list"
     msg = f"no manifest rule for a field of type {types}"
     raise ValueError(msg)
 
