@@ -1,0 +1,39 @@
+{#- Helpers of the history models (compliance over time, docs/dbt.md). -#}
+
+{#- When each link of a link stream held: current links from their creation on (end
+    null), removed ones from their creation until their removal (the UpdatedDate of the
+    Active = false version, stg_litmos__removed_links). `parent_column` and `child_column`
+    name the ids in the stream's staging model, in the order stg_litmos__removed_links
+    keeps them (parent_id, child_id). -#}
+{% macro litmos_link_intervals(stream, parent_column, child_column) -%}
+    select
+        {{ parent_column }} as parent_id,
+        {{ child_column }}  as child_id,
+        created_at          as held_from,
+        cast(null as timestamp) as held_until
+    from {{ ref('stg_litmos__' ~ stream) }}
+    union all
+    select
+        parent_id,
+        child_id,
+        linked_at  as held_from,
+        removed_at as held_until
+    from {{ ref('stg_litmos__removed_links') }}
+    where link_stream = '{{ stream }}'
+{%- endmacro %}
+
+{#- The earlier of two ends of intervals, where null means "never ends". -#}
+{% macro litmos_earlier_end(first, second) -%}
+    case
+        when {{ first }} is null then {{ second }}
+        when {{ second }} is null then {{ first }}
+        when {{ first }} < {{ second }} then {{ first }}
+        else {{ second }}
+    end
+{%- endmacro %}
+
+{#- Whether an interval [held_from, held_until) holds at `instant`. -#}
+{% macro litmos_holds(prefix, instant) -%}
+    ({{ prefix }}.held_from <= {{ instant }}
+        and ({{ prefix }}.held_until is null or {{ prefix }}.held_until > {{ instant }}))
+{%- endmacro %}
