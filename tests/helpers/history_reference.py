@@ -54,27 +54,29 @@ def intersection(*intervals: Interval) -> Interval | None:
 def route_intervals(loaded: Loaded) -> dict[tuple[str, str], list[Interval]]:
     """(user, course) -> when each route of every link loaded (removed ones too) held."""
     routes: dict[tuple[str, str], list[Interval]] = defaultdict(list)
-    members = grouped(loaded.rows("team_users"), "TeamId")
-    path_courses = grouped(loaded.rows("learning_path_courses"), "LearningPathId")
-
-    def add(user: str, course: str, *links: Row) -> None:
+    for user, course, links in route_links(loaded):
         held = intersection(*(link_interval(link) for link in links))
         if held is not None:
             routes[user, course].append(held)
+    return routes
 
+
+def route_links(loaded: Loaded) -> t.Iterator[tuple[str, str, tuple[Row, ...]]]:
+    """(user, course, the links of one route) for every route the links loaded make."""
+    members = grouped(loaded.rows("team_users"), "TeamId")
+    path_courses = grouped(loaded.rows("learning_path_courses"), "LearningPathId")
     for link in loaded.rows("user_courses"):
-        add(link["UserId"], link["Id"], link)
+        yield link["UserId"], link["Id"], (link,)
     for team_course in loaded.rows("team_courses"):
         for member in members[team_course["TeamId"]]:
-            add(member["Id"], team_course["Id"], member, team_course)
+            yield member["Id"], team_course["Id"], (member, team_course)
     for user_path in loaded.rows("user_learning_paths"):
         for path_course in path_courses[user_path["LearningPathId"]]:
-            add(user_path["Id"], path_course["Id"], user_path, path_course)
+            yield user_path["Id"], path_course["Id"], (user_path, path_course)
     for team_path in loaded.rows("team_learning_paths"):
         for member in members[team_path["TeamId"]]:
             for path_course in path_courses[team_path["Id"]]:
-                add(member["Id"], path_course["Id"], member, team_path, path_course)
-    return routes
+                yield member["Id"], path_course["Id"], (member, team_path, path_course)
 
 
 class Learner:
@@ -83,8 +85,10 @@ class Learner:
     def __init__(self, result: Row | None, achievements: list[Row]) -> None:
         self.result = result
         self.completions = sorted(
-            ((utc(a["AchievementDate"]), a["AchievementId"], utc(a["CompliantTillDate"]))
-             for a in achievements),
+            (
+                (utc(a["AchievementDate"]), a["AchievementId"], utc(a["CompliantTillDate"]))
+                for a in achievements
+            ),
             key=lambda c: (c[0], c[1]),
         )
         self.since: dt.datetime | None = None
@@ -172,9 +176,7 @@ def team_course_compliance_daily(
                 figures = counts[team, course, day]
                 figures["assigned"] += 1
                 figures["completed"] += completed
-                figures["overdue"] += (
-                    not completed and learner.due is not None and learner.due < at
-                )
+                figures["overdue"] += not completed and learner.due is not None and learner.due < at
                 figures["compliant"] += state in ("compliant", "expiring")
                 figures["expiring"] += state == "expiring"
                 figures["expired"] += state == "expired"
