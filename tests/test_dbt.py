@@ -373,10 +373,14 @@ def test_dbt_build_ran_every_model_and_test_and_all_passed(
     models = {r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")}
     assert set(MARTS) <= models
     assert {f"stg_litmos__{s}" for s in LitmosSandbox.streams()} <= models
-    for kind in ("unique", "not_null", "relationships", "accepted_values"):
+    # Keys are unique, and references hold, within an account (source_relation): the
+    # project's own generic tests where dbt's would compare ids across accounts.
+    kinds = ("litmos_unique_combination", "not_null", "litmos_relationships", "accepted_values")
+    for kind in kinds:
         assert any(f".{kind}_" in test for test in tests), kind
-    for mart in MARTS:  # every mart has its relationships tested
-        assert any(f"relationships_{mart}_" in test for test in tests), mart
+    for mart in MARTS:  # every mart has its key and its relationships tested
+        assert any(f"litmos_unique_combination_{mart}_source_relation" in t for t in tests), mart
+        assert any(f"litmos_relationships_{mart}_" in test for test in tests), mart
 
 
 # --- The variety the answers need ----------------------------------------------------------

@@ -209,7 +209,6 @@ def scenario(postgres: servers.Server, tmp_path_factory: pytest.TempPathFactory)
         }
         meltano[warehouse]("invoke", f"dbt-{warehouse}", "build", "--vars", json.dumps(variables))
         daily = history.team_course_compliance_daily(loaded, as_of, days, expiring)
-        assignments = reference.learner_course_assignments(loaded, as_of, expiring)
         runs[warehouse] = Run(
             marts=duckdb_marts(duckdb_file)
             if warehouse == "duckdb"
@@ -218,7 +217,7 @@ def scenario(postgres: servers.Server, tmp_path_factory: pytest.TempPathFactory)
                 "team_course_compliance_daily": daily,
                 "compliance_by_month": history.compliance_by_month(daily, as_of),
             },
-            today=reference.team_course_compliance(loaded, assignments),
+            today=reference.marts(loaded, as_of, expiring)["team_course_compliance"],
             dbt_results=json.loads((targets[warehouse] / "run_results.json").read_text())[
                 "results"
             ],

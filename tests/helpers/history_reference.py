@@ -23,7 +23,15 @@ import datetime as dt
 import typing as t
 from collections import defaultdict
 
-from tests.helpers.marts_reference import Loaded, Mart, Row, grouped, share, utc
+from tests.helpers.marts_reference import (
+    DEFAULT_SOURCE_RELATION,
+    Loaded,
+    Mart,
+    Row,
+    grouped,
+    share,
+    utc,
+)
 
 #: The variables' defaults (transform/dbt_project.yml).
 HISTORY_DAYS = 365
@@ -139,7 +147,9 @@ def team_course_compliance_daily(
     as_of: dt.datetime,
     history_days: int = HISTORY_DAYS,
     expiring_days: int = EXPIRING_DAYS,
+    source_relation: str = DEFAULT_SOURCE_RELATION,
 ) -> Mart:
+    """One account's daily mart, keyed by KEYS; its rows carry `source_relation` first."""
     users, courses, teams = (loaded.by_id(s) for s in ("users", "courses", "teams"))
     results = {(r["UserId"], r["Id"]): r for r in loaded.rows("course_results") if r["Active"]}
     achieved: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -183,6 +193,7 @@ def team_course_compliance_daily(
     mart = {}
     for (team, course, day), figures in counts.items():
         mart[team, course, day] = {
+            "source_relation": source_relation,
             "team_id": team,
             "course_id": course,
             "calendar_date": day,
@@ -216,9 +227,10 @@ def compliance_by_month(daily: Mart, as_of: dt.datetime) -> Mart:
         figures = {
             k: v
             for k, v in row.items()
-            if k not in ("team_id", "course_id", "calendar_date", "judged_at")
+            if k not in ("source_relation", "team_id", "course_id", "calendar_date", "judged_at")
         }
         mart[team, course, month] = {
+            "source_relation": row["source_relation"],
             "team_id": team,
             "course_id": course,
             "month": month,
@@ -237,7 +249,8 @@ def last_day(daily: Mart, as_of: dt.datetime) -> dict[tuple, dict[str, t.Any]]:
     }
 
 
-#: Each history mart's primary key columns.
+#: Each history mart's primary key columns within one account (the mart's grain adds
+#: source_relation first).
 KEYS = {
     "team_course_compliance_daily": ("team_id", "course_id", "calendar_date"),
     "compliance_by_month": ("team_id", "course_id", "month"),

@@ -4,7 +4,9 @@ Written from the marts' documentation (transform/models/marts/marts.yml, docs/db
 never from their SQL: tests/test_dbt.py compares every row the warehouse holds with these.
 Input is what a load could read (`Loaded`: the truth of each stream, the windowed ones
 from the start date on); output is, per mart, its rows by primary key, with values as the
-warehouse returns them (zone-less UTC date-times, decimals, dates).
+warehouse returns them (zone-less UTC date-times, decimals, dates). One call computes
+one account: a warehouse of several holds each account's marts side by side, told apart
+by `source_relation` (docs/accounts.md).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ Row = dict[str, t.Any]
 Mart = dict[tuple, Row]
 
 ROUTES = ("direct", "team", "learning_path", "team_learning_path")
+#: The account of every row when the dbt project reads its one default schema.
+DEFAULT_SOURCE_RELATION = "litmos"
 NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)")
 
 
@@ -346,19 +350,29 @@ def ilt_session_attendance(loaded: Loaded, as_of: dt.datetime) -> Mart:
     return mart
 
 
-def marts(loaded: Loaded, as_of: dt.datetime, expiring_days: int = 30) -> dict[str, Mart]:
-    """Every mart, by name, as of `as_of` (zone-less UTC)."""
+def marts(
+    loaded: Loaded,
+    as_of: dt.datetime,
+    expiring_days: int = 30,
+    source_relation: str = DEFAULT_SOURCE_RELATION,
+) -> dict[str, Mart]:
+    """Every mart of one account, by name, as of `as_of` (zone-less UTC): its rows carry
+    the account's `source_relation` first, and are keyed by KEYS (within the account)."""
     assignments = learner_course_assignments(loaded, as_of, expiring_days)
-    return {
+    computed = {
         "learner_course_assignments": assignments,
         "team_course_compliance": team_course_compliance(loaded, assignments),
         "course_completions_by_month": course_completions_by_month(loaded),
         "learning_path_progress": learning_path_progress(loaded),
         "ilt_session_attendance": ilt_session_attendance(loaded, as_of),
     }
+    return {
+        name: {key: {"source_relation": source_relation, **row} for key, row in mart.items()}
+        for name, mart in computed.items()
+    }
 
 
-#: Each mart's primary key columns.
+#: Each mart's primary key columns within one account.
 KEYS = {
     "learner_course_assignments": ("user_id", "course_id"),
     "team_course_compliance": ("team_id", "course_id"),
@@ -366,3 +380,6 @@ KEYS = {
     "learning_path_progress": ("user_id", "learning_path_id"),
     "ilt_session_attendance": ("session_id",),
 }
+
+#: Each mart's primary key in a warehouse of several accounts: the account, then KEYS.
+ACCOUNT_KEYS = {mart: ("source_relation", *keys) for mart, keys in KEYS.items()}

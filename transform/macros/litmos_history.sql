@@ -7,6 +7,7 @@
     keeps them (parent_id, child_id). -#}
 {% macro litmos_link_intervals(stream, parent_column, child_column) -%}
     select
+        source_relation,
         {{ parent_column }} as parent_id,
         {{ child_column }}  as child_id,
         created_at          as held_from,
@@ -14,6 +15,7 @@
     from {{ ref('stg_litmos__' ~ stream) }}
     union all
     select
+        source_relation,
         parent_id,
         child_id,
         linked_at  as held_from,

@@ -1,6 +1,7 @@
-{#- One row per primary key: the latest by the replication key, then by the time it was
-    extracted. Upserting targets already keep one row per key; an append-only target (or
-    one that re-reads a window edge) keeps every version, and this picks the newest.
+{#- One row per account (`source_relation`) and primary key: the latest by the replication
+    key, then by the time it was extracted. Upserting targets already keep one row per key;
+    an append-only target (or one that re-reads a window edge) keeps every version, and
+    this picks the newest.
 
     Removals in the link streams are versions too (`Active = false` on the same key), so
     they are picked here first and filtered afterwards: filtering first would bring back
@@ -11,7 +12,7 @@
         select
             *,
             row_number() over (
-                partition by {% for key in keys %}{{ litmos_column(key) }}{% if not loop.last %}, {% endif %}{% endfor %}
+                partition by source_relation, {% for key in keys %}{{ litmos_column(key) }}{% if not loop.last %}, {% endif %}{% endfor %}
                 order by
                     {% if order_by %}{{ litmos_column(order_by) }} desc nulls last,{% endif %}
                     {{ litmos_column('_sdc_extracted_at') }} desc nulls last

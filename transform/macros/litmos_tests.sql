@@ -15,22 +15,35 @@ from {{ model }}
 where not coalesce({{ expression }}, false)
 {% endtest %}
 
+{#- dbt's `relationships` within one account: every non-null `column_name` has a row in
+    `to` whose `field` equals it and whose `source_relation` is the row's own (an id of
+    another account is no reference). -#}
+{% test litmos_relationships(model, column_name, to, field) %}
+select child.source_relation, child.{{ column_name }}
+from {{ model }} as child
+where child.{{ column_name }} is not null
+    and not exists (
+        select 1
+        from {{ to }} as parent
+        where parent.source_relation = child.source_relation
+            and parent.{{ field }} = child.{{ column_name }}
+    )
+{% endtest %}
+
 {#- Integrity in the Fivetran manner: a staging model has exactly one row per distinct
     primary key of its raw table (`keys`: Litmos's column names), whatever the loader kept
     (one version per key, or every version). For a link stream the removed links, which
     stg_litmos__removed_links keeps, count too (`link_stream`). An opt-in fan-out not
-    loaded yet has no raw table: no keys. -#}
+    loaded yet has no raw table: no keys. Keys are per account (source_relation). -#}
 {% test litmos_one_row_per_raw_key(model, table, keys, link_stream=none) %}
+{%- set key_columns = {} -%}
+{%- for key in keys %}{% do key_columns.update({key: 'string'}) %}{% endfor -%}
 with raw_keys as (
-    {%- if litmos_source_loaded(table) %}
     select count(*) as keys_in_raw
     from (
-        select distinct {% for key in keys %}{{ litmos_column(key) }}{% if not loop.last %}, {% endif %}{% endfor %}
-        from {{ source('litmos', table) }}
+        select distinct source_relation{% for key in keys %}, {{ litmos_column(key) }}{% endfor %}
+        from {{ litmos_source(table, key_columns) }}
     ) as distinct_keys
-    {%- else %}
-    select 0 as keys_in_raw
-    {%- endif %}
 ),
 
 staged as (

@@ -15,11 +15,13 @@ today as (
 )
 
 select
+    coalesce(last_day.source_relation, today.source_relation) as source_relation,
     coalesce(last_day.team_id, today.team_id)     as team_id,
     coalesce(last_day.course_id, today.course_id) as course_id
 from last_day
 full outer join today
-    on last_day.team_id = today.team_id
+    on last_day.source_relation = today.source_relation
+    and last_day.team_id = today.team_id
     and last_day.course_id = today.course_id
 where last_day.team_id is null
     or today.team_id is null

@@ -1,5 +1,5 @@
 -- When each route assigned a course to a user, removed links included: one row per
--- route and stretch of time it held, [held_from, held_until) (held_until null: it still
+-- account, route and stretch of time it held, [held_from, held_until) (held_until null: it still
 -- holds). A route holds while all its links do: a team route from the later of joining
 -- the team and the team getting the course until the earlier of their removals.
 
@@ -29,6 +29,7 @@ path_courses as (
 
 routes as (
     select
+        source_relation,
         parent_id as user_id,
         child_id  as course_id,
         'direct'  as route,
@@ -39,6 +40,7 @@ routes as (
     union all
 
     select
+        team_users.source_relation,
         team_users.child_id,
         team_courses.child_id,
         'team',
@@ -46,11 +48,13 @@ routes as (
         {{ litmos_earlier_end('team_users.held_until', 'team_courses.held_until') }}
     from team_users
     inner join team_courses
-        on team_users.parent_id = team_courses.parent_id
+        on team_users.source_relation = team_courses.source_relation
+        and team_users.parent_id = team_courses.parent_id
 
     union all
 
     select
+        user_paths.source_relation,
         user_paths.child_id,
         path_courses.child_id,
         'learning_path',
@@ -58,11 +62,13 @@ routes as (
         {{ litmos_earlier_end('user_paths.held_until', 'path_courses.held_until') }}
     from user_paths
     inner join path_courses
-        on user_paths.parent_id = path_courses.parent_id
+        on user_paths.source_relation = path_courses.source_relation
+        and user_paths.parent_id = path_courses.parent_id
 
     union all
 
     select
+        team_users.source_relation,
         team_users.child_id,
         path_courses.child_id,
         'team_learning_path',
@@ -73,11 +79,13 @@ routes as (
         ) }}
     from team_users
     inner join team_paths
-        on team_users.parent_id = team_paths.parent_id
+        on team_users.source_relation = team_paths.source_relation
+        and team_users.parent_id = team_paths.parent_id
     inner join path_courses
-        on team_paths.child_id = path_courses.parent_id
+        on team_paths.source_relation = path_courses.source_relation
+        and team_paths.child_id = path_courses.parent_id
 )
 
-select user_id, course_id, route, held_from, held_until
+select source_relation, user_id, course_id, route, held_from, held_until
 from routes
 where held_until is null or held_until > held_from

@@ -1,4 +1,4 @@
--- Per team, course and calendar month of the history: the figures of
+-- Per account, team, course and calendar month of the history: the figures of
 -- team_course_compliance_daily on the month's last day (for as_of's month, as_of's date).
 
 with month_ends as (
@@ -10,6 +10,7 @@ with month_ends as (
 )
 
 select
+    daily.source_relation,
     daily.team_id,
     daily.course_id,
     month_ends.month,

@@ -1,34 +1,39 @@
--- Per instructor-led session: its seats, the learners registered (ilt_rollcall) and
--- those who attended (ilt_attendance). Those two opt-in streams cost a request per
--- session; until they are loaded their counts are null, not zero.
+-- Per account and instructor-led session: its seats, the learners registered
+-- (ilt_rollcall) and those who attended (ilt_attendance). Those two opt-in streams cost a
+-- request per session; until an account has loaded them its counts are null, not zero.
 
-{% set rollcall_loaded = litmos_source_loaded('ilt_rollcall') %}
-{% set attendance_loaded = litmos_source_loaded('ilt_attendance') %}
+{% set rollcall_loaded = litmos_loaded_accounts('ilt_rollcall') %}
+{% set attendance_loaded = litmos_loaded_accounts('ilt_attendance') %}
 
 with registered as (
-    select session_id, count(*) as learners
+    select source_relation, session_id, count(*) as learners
     from {{ ref('stg_litmos__ilt_rollcall') }}
-    group by session_id
+    group by source_relation, session_id
 ),
 
 attended as (
-    select session_id, count(*) as learners
+    select source_relation, session_id, count(*) as learners
     from {{ ref('stg_litmos__ilt_attendance') }}
-    group by session_id
+    group by source_relation, session_id
 ),
 
 sessions as (
     select
         sessions.*,
-        {% if rollcall_loaded %}coalesce(registered.learners, 0){% else %}cast(null as {{ dbt.type_bigint() }}){% endif %} as learners_registered,
-        {% if attendance_loaded %}coalesce(attended.learners, 0){% else %}cast(null as {{ dbt.type_bigint() }}){% endif %} as learners_attended,
+        {{ litmos_count_if_loaded('registered.learners', 'sessions.source_relation', rollcall_loaded) }} as learners_registered,
+        {{ litmos_count_if_loaded('attended.learners', 'sessions.source_relation', attendance_loaded) }} as learners_attended,
         sessions.ends_at < {{ litmos_as_of() }} as is_past
     from {{ ref('stg_litmos__ilt_sessions') }} as sessions
-    left join registered on sessions.session_id = registered.session_id
-    left join attended on sessions.session_id = attended.session_id
+    left join registered
+        on sessions.source_relation = registered.source_relation
+        and sessions.session_id = registered.session_id
+    left join attended
+        on sessions.source_relation = attended.source_relation
+        and sessions.session_id = attended.session_id
 )
 
 select
+    sessions.source_relation,
     sessions.session_id,
     sessions.session_name,
     sessions.course_id,
@@ -51,4 +56,5 @@ select
     end as attendance_rate
 from sessions
 inner join {{ ref('stg_litmos__courses') }} as courses
-    on sessions.course_id = courses.course_id
+    on sessions.source_relation = courses.source_relation
+    and sessions.course_id = courses.course_id

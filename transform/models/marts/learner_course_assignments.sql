@@ -1,8 +1,9 @@
--- One row per user and course currently assigned by any route, with where the learner
--- stands: dates, progress, the latest score, overdue, and compliance at `as_of`.
+-- One row per account, user and course currently assigned by any route, with where the
+-- learner stands: dates, progress, the latest score, overdue, and compliance at `as_of`.
 
 with routes as (
     select
+        source_relation,
         user_id,
         course_id,
         max(case when route = 'direct' then 1 else 0 end) = 1             as is_assigned_directly,
@@ -12,7 +13,7 @@ with routes as (
         count(distinct route)                                              as route_count,
         min(assigned_at)                                                   as assigned_at
     from {{ ref('int_litmos__course_assignment_routes') }}
-    group by user_id, course_id
+    group by source_relation, user_id, course_id
 ),
 
 results as (
@@ -22,14 +23,15 @@ results as (
 ),
 
 latest_scores as (
-    select user_id, course_id, score
+    select source_relation, user_id, course_id, score
     from (
         select
+            source_relation,
             user_id,
             course_or_learning_path_id as course_id,
             score,
             row_number() over (
-                partition by user_id, course_or_learning_path_id
+                partition by source_relation, user_id, course_or_learning_path_id
                 order by achieved_at desc, achievement_id desc
             ) as recency
         from {{ ref('stg_litmos__achievements') }}
@@ -39,6 +41,7 @@ latest_scores as (
 
 assignments as (
     select
+        routes.source_relation,
         routes.user_id,
         routes.course_id,
         users.full_name                                         as user_full_name,
@@ -66,16 +69,23 @@ assignments as (
         {{ litmos_as_of() }}                                    as as_of
     from routes
     inner join {{ ref('stg_litmos__users') }} as users
-        on routes.user_id = users.user_id
+        on routes.source_relation = users.source_relation
+        and routes.user_id = users.user_id
     inner join {{ ref('stg_litmos__courses') }} as courses
-        on routes.course_id = courses.course_id
+        on routes.source_relation = courses.source_relation
+        and routes.course_id = courses.course_id
     left join results
-        on routes.user_id = results.user_id and routes.course_id = results.course_id
+        on routes.source_relation = results.source_relation
+        and routes.user_id = results.user_id
+        and routes.course_id = results.course_id
     left join latest_scores
-        on routes.user_id = latest_scores.user_id and routes.course_id = latest_scores.course_id
+        on routes.source_relation = latest_scores.source_relation
+        and routes.user_id = latest_scores.user_id
+        and routes.course_id = latest_scores.course_id
 )
 
 select
+    source_relation,
     user_id,
     course_id,
     user_full_name,

@@ -1,4 +1,4 @@
--- Per team, course and day over the last `litmos_history_days` days up to as_of: the
+-- Per account, team, course and day over the last `litmos_history_days` days up to as_of: the
 -- figures of team_course_compliance as they stood at the end of that day (the last day
 -- at as_of: it is today's team_course_compliance), reconstructed from the dates of the
 -- events (docs/dbt.md, "Compliance over time"):
@@ -15,31 +15,53 @@ with days as (
 
 memberships as (
     -- Active users in known teams, with when each membership held.
-    select links.parent_id as team_id, links.child_id as user_id, links.held_from, links.held_until
+    select
+        links.source_relation,
+        links.parent_id as team_id,
+        links.child_id  as user_id,
+        links.held_from,
+        links.held_until
     from ({{ litmos_link_intervals('team_users', 'team_id', 'user_id') }}) as links
     inner join {{ ref('stg_litmos__users') }} as users
-        on links.child_id = users.user_id
+        on links.source_relation = users.source_relation
+        and links.child_id = users.user_id
     inner join {{ ref('stg_litmos__teams') }} as teams
-        on links.parent_id = teams.team_id
+        on links.source_relation = teams.source_relation
+        and links.parent_id = teams.team_id
     where users.is_active
 ),
 
 assignments as (
-    select intervals.user_id, intervals.course_id, intervals.held_from, intervals.held_until
+    select
+        intervals.source_relation,
+        intervals.user_id,
+        intervals.course_id,
+        intervals.held_from,
+        intervals.held_until
     from {{ ref('int_litmos__course_assignment_intervals') }} as intervals
     inner join {{ ref('stg_litmos__courses') }} as courses
-        on intervals.course_id = courses.course_id
+        on intervals.source_relation = courses.source_relation
+        and intervals.course_id = courses.course_id
 ),
 
 assigned_days as (
-    select distinct assignments.user_id, assignments.course_id, days.calendar_date, days.judged_at
+    select distinct
+        assignments.source_relation,
+        assignments.user_id,
+        assignments.course_id,
+        days.calendar_date,
+        days.judged_at
     from assignments
     inner join days
         on {{ litmos_holds('assignments', 'days.judged_at') }}
 ),
 
 member_days as (
-    select distinct memberships.team_id, memberships.user_id, days.calendar_date
+    select distinct
+        memberships.source_relation,
+        memberships.team_id,
+        memberships.user_id,
+        days.calendar_date
     from memberships
     inner join days
         on {{ litmos_holds('memberships', 'days.judged_at') }}
@@ -48,6 +70,7 @@ member_days as (
 results as (
     -- The current result, and the instant from which it is the learner's state.
     select
+        source_relation,
         user_id,
         course_id,
         coalesce(is_completed, false) as is_completed,
@@ -62,12 +85,13 @@ results as (
 completions as (
     -- Each achievement holds until the learner's next one of the same course.
     select
+        source_relation,
         user_id,
         course_or_learning_path_id as course_id,
         achieved_at,
         compliant_till,
         lead(achieved_at) over (
-            partition by user_id, course_or_learning_path_id
+            partition by source_relation, user_id, course_or_learning_path_id
             order by achieved_at, achievement_id
         ) as next_achieved_at
     from {{ ref('stg_litmos__achievements') }}
@@ -75,6 +99,7 @@ completions as (
 
 learner_days as (
     select
+        member_days.source_relation,
         member_days.team_id,
         assigned_days.course_id,
         assigned_days.calendar_date,
@@ -94,13 +119,16 @@ learner_days as (
         results.due_at
     from assigned_days
     inner join member_days
-        on assigned_days.user_id = member_days.user_id
+        on assigned_days.source_relation = member_days.source_relation
+        and assigned_days.user_id = member_days.user_id
         and assigned_days.calendar_date = member_days.calendar_date
     left join results
-        on assigned_days.user_id = results.user_id
+        on assigned_days.source_relation = results.source_relation
+        and assigned_days.user_id = results.user_id
         and assigned_days.course_id = results.course_id
     left join completions
-        on results.user_id = completions.user_id
+        on results.source_relation = completions.source_relation
+        and results.user_id = completions.user_id
         and results.course_id = completions.course_id
         and assigned_days.judged_at < results.result_since
         and completions.achieved_at <= assigned_days.judged_at
@@ -110,6 +138,7 @@ learner_days as (
 
 judged as (
     select
+        source_relation,
         team_id,
         course_id,
         calendar_date,
@@ -128,6 +157,7 @@ judged as (
 )
 
 select
+    judged.source_relation,
     judged.team_id,
     judged.course_id,
     judged.calendar_date,
@@ -145,9 +175,11 @@ select
     ) }}                                                                    as compliant_share
 from judged
 inner join {{ ref('stg_litmos__teams') }} as teams
-    on judged.team_id = teams.team_id
+    on judged.source_relation = teams.source_relation
+    and judged.team_id = teams.team_id
 inner join {{ ref('stg_litmos__courses') }} as courses
-    on judged.course_id = courses.course_id
+    on judged.source_relation = courses.source_relation
+    and judged.course_id = courses.course_id
 group by
-    judged.team_id, judged.course_id, judged.calendar_date, judged.judged_at,
+    judged.source_relation, judged.team_id, judged.course_id, judged.calendar_date, judged.judged_at,
     teams.team_name, courses.course_name

@@ -1,10 +1,11 @@
--- achievements: one row per (AchievementId), the latest by AchievementDate.
+-- achievements: one row per (source_relation, AchievementId), the latest by AchievementDate.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'achievements'), ['AchievementId'], order_by='AchievementDate') }}
+    {{ litmos_latest(litmos_source('achievements'), ['AchievementId'], order_by='AchievementDate') }}
 )
 
 select
+    source_relation,
     {{ litmos_int('AchievementId') }}           as achievement_id,
     {{ litmos_string('UserId') }}               as user_id,
     {{ litmos_string('CourseId') }}             as course_or_learning_path_id,

@@ -1,11 +1,12 @@
--- course_modules: one row per (CourseId, Id), the latest by UpdatedDate.
+-- course_modules: one row per (source_relation, CourseId, Id), the latest by UpdatedDate.
 -- The current links only (Active = true); removals: stg_litmos__removed_links.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'course_modules'), ['CourseId', 'Id'], order_by='UpdatedDate') }}
+    {{ litmos_latest(litmos_source('course_modules'), ['CourseId', 'Id'], order_by='UpdatedDate') }}
 )
 
 select
+    source_relation,
     {{ litmos_string('CourseId') }}       as course_id,
     {{ litmos_string('Id') }}             as module_id,
     {{ litmos_int('OriginalCourseId') }}  as original_course_id,

@@ -1,10 +1,11 @@
--- courses: one row per (Id), the latest extracted.
+-- courses: one row per (source_relation, Id), the latest extracted.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'courses'), ['Id']) }}
+    {{ litmos_latest(litmos_source('courses'), ['Id']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('Id') }}                      as course_id,
     {{ litmos_string('Code') }}                    as course_code,
     {{ litmos_string('Name') }}                    as course_name,

@@ -1,5 +1,6 @@
--- ilt_rollcall: one row per (SessionId, Id). An opt-in stream: until it is selected
--- and loaded, an empty relation of its columns.
+-- ilt_rollcall: one row per (source_relation, SessionId, Id).
+-- An opt-in stream: until an account selects and loads it, it adds no rows (and until
+-- none has, this is an empty relation of its columns).
 {% set raw_columns = {
     'SessionId': 'string',
     'Id': 'string',
@@ -15,10 +16,11 @@
 } %}
 
 with latest as (
-    {{ litmos_latest(litmos_source_or_empty('ilt_rollcall', raw_columns), ['SessionId', 'Id']) }}
+    {{ litmos_latest(litmos_source('ilt_rollcall', raw_columns), ['SessionId', 'Id']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('SessionId') }}   as session_id,
     {{ litmos_string('Id') }}          as user_id,
     {{ litmos_string('CourseId') }}    as course_id,

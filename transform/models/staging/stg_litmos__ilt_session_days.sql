@@ -1,10 +1,11 @@
--- ilt_session_days: one row per (Id), the latest extracted.
+-- ilt_session_days: one row per (source_relation, Id), the latest extracted.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'ilt_session_days'), ['Id']) }}
+    {{ litmos_latest(litmos_source('ilt_session_days'), ['Id']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('Id') }}             as session_day_id,
     {{ litmos_string('SessionId') }}      as session_id,
     {{ litmos_timestamp('StartDate') }}   as starts_at,

@@ -1,10 +1,11 @@
--- ilt_sessions: one row per (Id), the latest extracted.
+-- ilt_sessions: one row per (source_relation, Id), the latest extracted.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'ilt_sessions'), ['Id']) }}
+    {{ litmos_latest(litmos_source('ilt_sessions'), ['Id']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('Id') }}               as session_id,
     {{ litmos_string('Name') }}             as session_name,
     {{ litmos_string('CourseId') }}         as course_id,

@@ -1,10 +1,11 @@
--- instructors: one row per (Id), the latest extracted.
+-- instructors: one row per (source_relation, Id), the latest extracted.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'instructors'), ['Id']) }}
+    {{ litmos_latest(litmos_source('instructors'), ['Id']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('Id') }}          as user_id,
     {{ litmos_string('UserName') }}    as user_name,
     {{ litmos_string('FirstName') }}   as first_name,

@@ -1,11 +1,12 @@
--- learning_path_courses: one row per (LearningPathId, Id), the latest by UpdatedDate.
+-- learning_path_courses: one row per (source_relation, LearningPathId, Id), the latest by UpdatedDate.
 -- The current links only (Active = true); removals: stg_litmos__removed_links.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'learning_path_courses'), ['LearningPathId', 'Id'], order_by='UpdatedDate') }}
+    {{ litmos_latest(litmos_source('learning_path_courses'), ['LearningPathId', 'Id'], order_by='UpdatedDate') }}
 )
 
 select
+    source_relation,
     {{ litmos_string('LearningPathId') }}      as learning_path_id,
     {{ litmos_string('Id') }}                  as course_id,
     {{ litmos_int('OriginalLearningPathId') }} as original_learning_path_id,

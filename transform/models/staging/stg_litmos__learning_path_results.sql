@@ -1,10 +1,11 @@
--- learning_path_results: one row per (UserId, Id), the latest by UpdatedDate.
+-- learning_path_results: one row per (source_relation, UserId, Id), the latest by UpdatedDate.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'learning_path_results'), ['UserId', 'Id'], order_by='UpdatedDate') }}
+    {{ litmos_latest(litmos_source('learning_path_results'), ['UserId', 'Id'], order_by='UpdatedDate') }}
 )
 
 select
+    source_relation,
     {{ litmos_string('UserId') }}               as user_id,
     {{ litmos_string('Id') }}                   as learning_path_id,
     {{ litmos_int('OriginalUserId') }}          as original_user_id,

@@ -1,10 +1,11 @@
--- learning_paths: one row per (Id), the latest extracted.
+-- learning_paths: one row per (source_relation, Id), the latest extracted.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'learning_paths'), ['Id']) }}
+    {{ litmos_latest(litmos_source('learning_paths'), ['Id']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('Id') }}                    as learning_path_id,
     {{ litmos_string('Name') }}                  as learning_path_name,
     {{ litmos_string('Description') }}           as description,

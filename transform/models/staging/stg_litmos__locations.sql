@@ -1,10 +1,11 @@
--- locations: one row per (LocationId), the latest extracted.
+-- locations: one row per (source_relation, LocationId), the latest extracted.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'locations'), ['LocationId']) }}
+    {{ litmos_latest(litmos_source('locations'), ['LocationId']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('LocationId') }}  as location_id,
     {{ litmos_string('Location') }}    as location_name,
     {{ litmos_string('Description') }} as description,

@@ -1,10 +1,11 @@
--- login_activity: one row per (UserId, LoginDate), the latest by LoginDate.
+-- login_activity: one row per (source_relation, UserId, LoginDate), the latest by LoginDate.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'login_activity'), ['UserId', 'LoginDate'], order_by='LoginDate') }}
+    {{ litmos_latest(litmos_source('login_activity'), ['UserId', 'LoginDate'], order_by='LoginDate') }}
 )
 
 select
+    source_relation,
     {{ litmos_string('UserId') }}       as user_id,
     {{ litmos_timestamp('LoginDate') }} as logged_in_at,
     {{ litmos_int('OriginalUserId') }}  as original_user_id,

@@ -1,10 +1,11 @@
--- module_results: one row per (ModuleResultId), the latest by UpdatedDate.
+-- module_results: one row per (source_relation, ModuleResultId), the latest by UpdatedDate.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'module_results'), ['ModuleResultId'], order_by='UpdatedDate') }}
+    {{ litmos_latest(litmos_source('module_results'), ['ModuleResultId'], order_by='UpdatedDate') }}
 )
 
 select
+    source_relation,
     {{ litmos_int('ModuleResultId') }}     as module_result_id,
     {{ litmos_string('UserId') }}          as user_id,
     {{ litmos_string('Id') }}              as module_id,

@@ -14,6 +14,7 @@
 
 {% for stream, parent, parent_kind, child, child_kind in link_streams %}
 select
+    source_relation,
     '{{ stream }}'                        as link_stream,
     '{{ parent_kind }}'                   as parent_kind,
     {{ litmos_string(parent) }}           as parent_id,
@@ -22,7 +23,7 @@ select
     {{ litmos_timestamp('CreatedDate') }} as linked_at,
     {{ litmos_timestamp('UpdatedDate') }} as removed_at
 from (
-    {{ litmos_latest(source('litmos', stream), [parent, child], order_by='UpdatedDate') }}
+    {{ litmos_latest(litmos_source(stream), [parent, child], order_by='UpdatedDate') }}
 ) as {{ stream }}
 where not {{ litmos_bool('Active') }}
 {% if not loop.last %}union all{% endif %}

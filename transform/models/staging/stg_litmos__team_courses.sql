@@ -1,11 +1,12 @@
--- team_courses: one row per (TeamId, Id), the latest by UpdatedDate.
+-- team_courses: one row per (source_relation, TeamId, Id), the latest by UpdatedDate.
 -- The current links only (Active = true); removals: stg_litmos__removed_links.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'team_courses'), ['TeamId', 'Id'], order_by='UpdatedDate') }}
+    {{ litmos_latest(litmos_source('team_courses'), ['TeamId', 'Id'], order_by='UpdatedDate') }}
 )
 
 select
+    source_relation,
     {{ litmos_string('TeamId') }}               as team_id,
     {{ litmos_string('Id') }}                   as course_id,
     {{ litmos_int('OriginalTeamId') }}          as original_team_id,

@@ -1,5 +1,6 @@
--- user_badges: one row per (UserId, ID). An opt-in stream: until it is selected
--- and loaded, an empty relation of its columns.
+-- user_badges: one row per (source_relation, UserId, ID).
+-- An opt-in stream: until an account selects and loads it, it adds no rows (and until
+-- none has, this is an empty relation of its columns).
 {% set raw_columns = {
     'UserId': 'string',
     'ID': 'int',
@@ -11,10 +12,11 @@
 } %}
 
 with latest as (
-    {{ litmos_latest(litmos_source_or_empty('user_badges', raw_columns), ['UserId', 'ID']) }}
+    {{ litmos_latest(litmos_source('user_badges', raw_columns), ['UserId', 'ID']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('UserId') }}         as user_id,
     {{ litmos_int('ID') }}                as badge_id,
     {{ litmos_string('Title') }}          as title,

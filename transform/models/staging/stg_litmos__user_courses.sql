@@ -1,11 +1,12 @@
--- user_courses: one row per (UserId, Id), the latest by UpdatedDate.
+-- user_courses: one row per (source_relation, UserId, Id), the latest by UpdatedDate.
 -- The current links only (Active = true); removals: stg_litmos__removed_links.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'user_courses'), ['UserId', 'Id'], order_by='UpdatedDate') }}
+    {{ litmos_latest(litmos_source('user_courses'), ['UserId', 'Id'], order_by='UpdatedDate') }}
 )
 
 select
+    source_relation,
     {{ litmos_string('UserId') }}         as user_id,
     {{ litmos_string('Id') }}             as course_id,
     {{ litmos_int('OriginalUserId') }}    as original_user_id,

@@ -1,10 +1,11 @@
--- users: one row per (Id), the latest extracted.
+-- users: one row per (source_relation, Id), the latest extracted.
 
 with latest as (
-    {{ litmos_latest(source('litmos', 'users'), ['Id']) }}
+    {{ litmos_latest(litmos_source('users'), ['Id']) }}
 )
 
 select
+    source_relation,
     {{ litmos_string('Id') }}                 as user_id,
     {{ litmos_string('UserName') }}           as user_name,
     {{ litmos_string('FirstName') }}          as first_name,
