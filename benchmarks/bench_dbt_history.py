@@ -38,6 +38,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+import duckdb  # noqa: E402
+import psycopg  # noqa: E402
+
 from litmos_sandbox import spawn  # noqa: E402
 from tests.helpers import servers  # noqa: E402
 from tests.helpers.meltano import meltano_cli, meltano_env, target_postgres_env  # noqa: E402
@@ -86,12 +89,8 @@ def measure(warehouse: str, meltano: callable, target: Path, as_of: str) -> dict
 def history_rows(warehouse: str, duckdb_file: Path, postgres_url: str | None) -> int:
     query = "select count(*) from analytics_litmos.team_course_compliance_daily"
     if warehouse == "duckdb":
-        import duckdb
-
         with duckdb.connect(str(duckdb_file), read_only=True) as con:
             return con.execute(query).fetchone()[0]
-    import psycopg
-
     with psycopg.connect(postgres_url) as con:
         return con.execute(query).fetchone()[0]
 
@@ -131,8 +130,6 @@ def main() -> None:
                 "TAP_LITMOS__SELECT": json.dumps(default_selection()),
             }
             with servers.postgres_server() as postgres:
-                import psycopg
-
                 with psycopg.connect(postgres.url, autocommit=True) as con:
                     con.execute(f"create database {DATABASE}")
                 postgres_url = (
@@ -167,9 +164,8 @@ def main() -> None:
                     }
         finally:
             sandbox.stop()
-    print(
-        f"| warehouse | dbt build | without the history | history alone | rows ({sizes['users']:,} users) |"
-    )
+    users = f"{sizes['users']:,} users"
+    print(f"| warehouse | dbt build | without the history | history alone | rows ({users}) |")
     print("|:--|--:|--:|--:|--:|")
     for warehouse, m in measured.items():
         print(

@@ -39,3 +39,14 @@
     ({{ prefix }}.held_from <= {{ instant }}
         and ({{ prefix }}.held_until is null or {{ prefix }}.held_until > {{ instant }}))
 {%- endmacro %}
+
+{#- The first day whose figures see an event at `instant`: figures are judged at the end
+    of the day (the midnight after it), so an event in (midnight d, midnight d+1] shows
+    from day d on. -#}
+{% macro litmos_effect_date(instant) -%}
+    case
+        when {{ instant }} = cast(cast({{ instant }} as date) as timestamp)
+            then cast({{ dbt.dateadd('day', '-1', instant) }} as date)
+        else cast({{ instant }} as date)
+    end
+{%- endmacro %}
