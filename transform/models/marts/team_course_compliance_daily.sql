@@ -355,9 +355,12 @@ select
     {{ litmos_round('1.0 * running.learners_compliant / running.learners_assigned', 4) }}
         as compliant_share
 from running
+cross join window_bounds
 inner join days
     on days.calendar_date >= running.from_date
-    and (running.until_date is null or days.calendar_date < running.until_date)
+    and days.calendar_date < coalesce(
+        running.until_date, cast({{ dbt.dateadd('day', '1', 'window_bounds.last_date') }} as date)
+    )
 inner join {{ ref('stg_litmos__teams') }} as teams
     on running.source_relation = teams.source_relation
     and running.team_id = teams.team_id
