@@ -13,7 +13,8 @@
 -- removed, a completion, a lapse, the start of the expiring days, a due date). They are
 -- judged on those days alone, per team, user and course; each such judgement holds until
 -- the next; the differences are summed per team and course, and only then spread over
--- the days. The work grows with the events, not with learners x days.
+-- the days. The work grows with the events, not with learners x days. The steps read
+-- more than once are materialized (each warehouse would otherwise compute them anew).
 
 with days as (
     select calendar_date, judged_at from {{ ref('int_litmos__history_days') }}
@@ -24,7 +25,7 @@ window_bounds as (
     from days
 ),
 
-memberships as (
+memberships as materialized (
     -- Active users in known teams, with when each membership held.
     select
         links.source_relation,
@@ -42,7 +43,7 @@ memberships as (
     where users.is_active
 ),
 
-assignments as (
+assignments as materialized (
     select
         intervals.source_relation,
         intervals.user_id,
@@ -55,7 +56,7 @@ assignments as (
         and intervals.course_id = courses.course_id
 ),
 
-results as (
+results as materialized (
     -- The current result, and the instant from which it is the learner's state.
     select
         source_relation,
@@ -70,7 +71,7 @@ results as (
     where is_active
 ),
 
-completions as (
+completions as materialized (
     -- Each achievement of a course with a result holds until the learner's next one.
     select
         achievements.source_relation,
@@ -92,7 +93,7 @@ completions as (
         and achievements.course_or_learning_path_id = results.course_id
 ),
 
-learners as (
+learners as materialized (
     -- Every team, user and course whose membership and assignment ever held together.
     select distinct
         memberships.source_relation,
@@ -181,7 +182,7 @@ change_days as (
         and {{ litmos_effect_date('learner_events.instant') }} > window_bounds.first_date
 ),
 
-judgements as (
+judgements as materialized (
     select change_days.*, days.judged_at
     from change_days
     inner join days
