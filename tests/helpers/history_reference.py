@@ -45,11 +45,18 @@ def holds(interval: Interval, at: dt.datetime) -> bool:
     return start <= at and (end is None or end > at)
 
 
-def link_interval(link: Row) -> Interval:
+def by_as_of(instant: dt.datetime | None, as_of: dt.datetime | None) -> dt.datetime | None:
+    """A change stamped after as_of counts as made at as_of (as today's marts count it)."""
+    if instant is None or as_of is None:
+        return instant
+    return min(instant, as_of)
+
+
+def link_interval(link: Row, as_of: dt.datetime | None = None) -> Interval:
     """When a link held: from its creation until its removal (or for good)."""
-    start = utc(link["CreatedDate"])
+    start = by_as_of(utc(link["CreatedDate"]), as_of)
     assert start is not None
-    return start, None if link["Active"] else utc(link["UpdatedDate"])
+    return start, None if link["Active"] else by_as_of(utc(link["UpdatedDate"]), as_of)
 
 
 def intersection(*intervals: Interval) -> Interval | None:
@@ -59,11 +66,13 @@ def intersection(*intervals: Interval) -> Interval | None:
     return None if end is not None and end <= start else (start, end)
 
 
-def route_intervals(loaded: Loaded) -> dict[tuple[str, str], list[Interval]]:
+def route_intervals(
+    loaded: Loaded, as_of: dt.datetime | None = None
+) -> dict[tuple[str, str], list[Interval]]:
     """(user, course) -> when each route of every link loaded (removed ones too) held."""
     routes: dict[tuple[str, str], list[Interval]] = defaultdict(list)
     for user, course, links in route_links(loaded):
-        held = intersection(*(link_interval(link) for link in links))
+        held = intersection(*(link_interval(link, as_of) for link in links))
         if held is not None:
             routes[user, course].append(held)
     return routes
@@ -90,7 +99,9 @@ def route_links(loaded: Loaded) -> t.Iterator[tuple[str, str, tuple[Row, ...]]]:
 class Learner:
     """One user's state in one course at any instant: the result, else the achievements."""
 
-    def __init__(self, result: Row | None, achievements: list[Row]) -> None:
+    def __init__(
+        self, result: Row | None, achievements: list[Row], as_of: dt.datetime | None = None
+    ) -> None:
         self.result = result
         self.completions = sorted(
             (
@@ -101,10 +112,13 @@ class Learner:
         )
         self.since: dt.datetime | None = None
         if result is not None:
-            self.since = utc(
-                (result["CompletedDate"] or result["UpdatedDate"])
-                if result["Completed"]
-                else result["UpdatedDate"]
+            self.since = by_as_of(
+                utc(
+                    (result["CompletedDate"] or result["UpdatedDate"])
+                    if result["Completed"]
+                    else result["UpdatedDate"]
+                ),
+                as_of,
             )
         self.due = utc(result["DueDate"]) if result else None
 
@@ -155,18 +169,18 @@ def team_course_compliance_daily(
     achieved: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for achievement in loaded.rows("achievements"):
         achieved[achievement["UserId"], achievement["CourseId"]].append(achievement)
-    routes = route_intervals(loaded)
+    routes = route_intervals(loaded, as_of)
     courses_of: dict[str, list[str]] = defaultdict(list)
     for user, course in routes:
         if user in users and course in courses:
             courses_of[user].append(course)
     memberships = [
-        (m["TeamId"], m["Id"], link_interval(m))
+        (m["TeamId"], m["Id"], link_interval(m, as_of))
         for m in loaded.rows("team_users")
         if m["TeamId"] in teams and m["Id"] in users and users[m["Id"]]["Active"]
     ]
     learners = {
-        key: Learner(results.get(key), achieved[key])
+        key: Learner(results.get(key), achieved[key], as_of)
         for user, mine in courses_of.items()
         for key in ((user, c) for c in mine)
     }

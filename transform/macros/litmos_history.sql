@@ -50,3 +50,10 @@
         else cast({{ instant }} as date)
     end
 {%- endmacro %}
+
+{#- An event's instant, no later than as_of (`window_bounds.as_of`): a change stamped after
+    as_of (when `litmos_as_of` is in the past) counts as made at as_of, as today's marts,
+    which read the latest version whatever its date, count it. Null stays null. -#}
+{% macro litmos_by_as_of(instant) -%}
+    case when {{ instant }} > window_bounds.as_of then window_bounds.as_of else {{ instant }} end
+{%- endmacro %}

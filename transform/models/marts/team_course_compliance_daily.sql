@@ -7,7 +7,9 @@
 --   CompletedDate when completed, else its UpdatedDate) on; before that, the learner's
 --   latest achievement of the course up to the day is (a completion, compliant till its
 --   CompliantTillDate); with none, the course is not completed;
--- - overdue: not completed and the result's due date before the day's instant.
+-- - overdue: not completed and the result's due date before the day's instant;
+-- - a link made or removed, or a result changed, after as_of (a past `litmos_as_of`)
+--   counts as done at as_of, as today's marts count it.
 --
 -- How: a learner's figures change only on the days an event shows (a link made or
 -- removed, a completion, a lapse, the start of the expiring days, a due date). They are
@@ -31,9 +33,10 @@ memberships as materialized (
         links.source_relation,
         links.parent_id as team_id,
         links.child_id  as user_id,
-        links.held_from,
-        links.held_until
+        {{ litmos_by_as_of('links.held_from') }}  as held_from,
+        {{ litmos_by_as_of('links.held_until') }} as held_until
     from ({{ litmos_link_intervals('team_users', 'team_id', 'user_id') }}) as links
+    cross join window_bounds
     inner join {{ ref('stg_litmos__users') }} as users
         on links.source_relation = users.source_relation
         and links.child_id = users.user_id
@@ -48,9 +51,10 @@ assignments as materialized (
         intervals.source_relation,
         intervals.user_id,
         intervals.course_id,
-        intervals.held_from,
-        intervals.held_until
+        {{ litmos_by_as_of('intervals.held_from') }}  as held_from,
+        {{ litmos_by_as_of('intervals.held_until') }} as held_until
     from {{ ref('int_litmos__course_assignment_intervals') }} as intervals
+    cross join window_bounds
     inner join {{ ref('stg_litmos__courses') }} as courses
         on intervals.source_relation = courses.source_relation
         and intervals.course_id = courses.course_id
@@ -65,9 +69,11 @@ results as materialized (
         coalesce(is_completed, false) as is_completed,
         case when is_completed then compliant_till end as compliant_till,
         due_at,
-        case when is_completed then coalesce(completed_at, updated_at) else updated_at end
-            as result_since
+        {{ litmos_by_as_of(
+            'case when is_completed then coalesce(completed_at, updated_at) else updated_at end'
+        ) }} as result_since
     from {{ ref('stg_litmos__course_results') }}
+    cross join window_bounds
     where is_active
 ),
 
