@@ -18,6 +18,8 @@
 -- the days. The work grows with the events, not with learners x days. The steps read
 -- more than once are materialized (each warehouse would otherwise compute them anew).
 
+{{ config(pre_hook="{{ litmos_history_planner_hint() }}") }}
+
 with days as (
     select calendar_date, judged_at from {{ ref('int_litmos__history_days') }}
 ),
