@@ -34,6 +34,8 @@ class WorldBase:
         self.tables: dict[str, Table] = {ep.stream: Table(ep) for ep in S.TABLES}
         self.lock = threading.RLock()
         self._rng = random.Random(0)
+        #: The ids' own generator (the `id_seed` option); None: drawn with the data.
+        self._id_rng: random.Random | None = None
         self._used: set[str] = set()
         self._next_int: dict[tuple[str, str], int] = {}
         #: (stream, field) -> key -> value, for values no endpoint of that stream shows.
@@ -45,7 +47,7 @@ class WorldBase:
 
     def new_id(self, lo: int = 12, hi: int = 22) -> str:
         """A fresh Litmos-like encrypted id (may start with '-' or contain '_')."""
-        rng = self._rng
+        rng = self._id_rng or self._rng
         while True:
             ident = "".join(rng.choice(_ID_ALPHABET) for _ in range(rng.randint(lo, hi)))
             if ident not in self._used:

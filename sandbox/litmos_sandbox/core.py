@@ -46,7 +46,7 @@ class SandboxCore:
         """
         self._options = (options or Options()).replace(**changes)
         o = self._options
-        self._dataset = Dataset.generate(o.seed, o.users, o.achievements)
+        self._dataset = Dataset.generate(o.seed, o.users, o.achievements, id_seed=o.id_seed)
         self._world = self._make_world()
         self._page_renderers: dict[tuple, PageRenderer] = {}
         self._throttle = Throttle(o.throttle_per_minute, o.throttle_window_seconds)
@@ -181,7 +181,7 @@ class SandboxCore:
             o.module_results,
             o.logins,
         )
-        return World.generate(self._dataset, o.seed, sizes, anchor)
+        return World.generate(self._dataset, o.seed, sizes, anchor, id_seed=o.id_seed)
 
     @property
     def world(self) -> World:
@@ -259,7 +259,9 @@ class SandboxCore:
         self._options = new
         regenerate = new.changed(old, "dataset")
         if regenerate:
-            self._dataset = Dataset.generate(new.seed, new.users, new.achievements)
+            self._dataset = Dataset.generate(
+                new.seed, new.users, new.achievements, id_seed=new.id_seed
+            )
             self._page_renderers = {}  # their cached achievements are the old dataset's
         if regenerate or new.changed(old, "world"):
             self._world = self._make_world()

@@ -148,12 +148,19 @@ class Dataset:
     # --- generation -------------------------------------------------------------------
 
     @classmethod
-    def generate(cls, seed: int, users: int, achievements: int) -> Dataset:
-        """Generate a dataset fully determined by ``seed`` (never the clock/global RNG)."""
+    def generate(
+        cls, seed: int, users: int, achievements: int, id_seed: int | None = None
+    ) -> Dataset:
+        """Generate a dataset fully determined by ``seed`` (never the clock/global RNG).
+
+        With ``id_seed`` the ids (users', the catalog's, the AchievementIds) are drawn from
+        a generator of their own: two datasets of one ``id_seed`` and size share them.
+        """
         if users < 1 and achievements > 0:
             msg = "achievements need at least one user"
             raise ValueError(msg)
         rng = random.Random(seed)
+        ids = rng if id_seed is None else random.Random(f"litmos-ids-{id_seed}")
         used: set[str] = set()
         user_list: list[User] = []
         for i in range(users):
@@ -161,11 +168,11 @@ class Dataset:
                 first, last = SPECIAL_NAMES[i]
             else:
                 first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            user_list.append((_make_id(rng, used), first, last))
+            user_list.append((_make_id(ids, used), first, last))
 
         # Catalog rows: course id, title, description, type, is-a-learning-path flag.
-        catalog = [(_make_id(rng, used), t, d, "Course Completed", False) for t, d in COURSES] + [
-            (_make_id(rng, used), t, d, "Learning Path Completed", True) for t, d in LEARNING_PATHS
+        catalog = [(_make_id(ids, used), t, d, "Course Completed", False) for t, d in COURSES] + [
+            (_make_id(ids, used), t, d, "Learning Path Completed", True) for t, d in LEARNING_PATHS
         ]
         # Learning-path completions are rarer than course completions.
         weighted = [c for c in catalog for _ in range(1 if c[4] else 4)]
@@ -176,7 +183,7 @@ class Dataset:
         step = 1_000_003
         while math.gcd(step, modulus) != 1:
             step += 2
-        offset = rng.randrange(modulus)
+        offset = ids.randrange(modulus)
         id_base = 90_000_000
 
         start_ms = to_ms(RANGE_START)

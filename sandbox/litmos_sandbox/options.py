@@ -72,6 +72,14 @@ class Options:
     """The sandbox's options (see the sandbox README for what each changes on the wire)."""
 
     seed: int = _opt(42, "dataset seed", "dataset")
+    id_seed: int | None = _opt(
+        None,
+        "seed of the ids alone (users, courses, teams, modules, AchievementIds ...; default: "
+        "drawn with the data): sandboxes of one id_seed and size but different seeds are "
+        "accounts whose ids collide and whose data differ",
+        "dataset",
+        type=int,
+    )
     users: int = _opt(20, "number of users", "dataset")
     achievements: int = _opt(500, "number of achievements", "dataset")
     api_key: str = _opt("sandbox-key", "accepted apikey header value")

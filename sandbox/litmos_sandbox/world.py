@@ -82,10 +82,24 @@ class World(
     """Every table of one account: its generation, reads and mutations."""
 
     @classmethod
-    def generate(cls, dataset: Dataset, seed: int, sizes: Sizes, anchor: datetime) -> World:
-        """Build the whole account around ``dataset``'s users and catalog."""
+    def generate(
+        cls,
+        dataset: Dataset,
+        seed: int,
+        sizes: Sizes,
+        anchor: datetime,
+        id_seed: int | None = None,
+    ) -> World:
+        """Build the whole account around ``dataset``'s users and catalog.
+
+        With ``id_seed`` the ids are drawn from a generator of their own: those made in a
+        fixed number (the teams', the modules', the locations') are then the same in every
+        world of that ``id_seed`` and size.
+        """
         w = cls(anchor)
         w._rng = rng = random.Random(f"litmos-world-{seed}")
+        if id_seed is not None:
+            w._id_rng = random.Random(f"litmos-world-ids-{id_seed}")
         sz = sizes.resolved()
         users = dataset.users
         w._used.update(u[0] for u in users)

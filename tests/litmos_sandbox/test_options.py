@@ -17,6 +17,7 @@ pytestmark = pytest.mark.unit
 #: Every option away from its default (each a value the CLI can carry).
 CHANGED = {
     "seed": 7,
+    "id_seed": 4,
     "users": 3,
     "achievements": 11,
     "api_key": "k",

@@ -436,6 +436,32 @@ def test_generation_is_deterministic() -> None:
     assert a.truth("users") != c.truth("users")
 
 
+def test_one_id_seed_gives_two_accounts_the_same_ids_and_different_data() -> None:
+    # Two accounts whose keys collide (tests/test_dbt_accounts.py): every id made in a fixed
+    # number is shared, the values behind it are not.
+    us = LitmosSandbox(seed=5, id_seed=9, users=12, achievements=60, now=NOW)
+    eu = LitmosSandbox(seed=6, id_seed=9, users=12, achievements=60, now=NOW)
+    for stream, key in (
+        ("users", "Id"),
+        ("courses", "Id"),
+        ("teams", "Id"),
+        ("learning_paths", "Id"),
+        ("locations", "LocationId"),
+        ("achievements", "AchievementId"),
+    ):
+        ids = [sorted(r[key] for r in box.truth(stream)) for box in (us, eu)]
+        assert ids[0] == ids[1], stream
+    assert us.truth("users") != eu.truth("users")
+    assert us.truth("achievements") != eu.truth("achievements")
+    assert us.truth("team_users") != eu.truth("team_users")
+    # Without it, the ids are drawn with the data: the default accounts are unchanged.
+    plain = LitmosSandbox(seed=5, users=12, achievements=60, now=NOW)
+    assert plain.truth("users") != us.truth("users")
+    assert plain.truth("users") == LitmosSandbox(seed=5, users=12, achievements=60, now=NOW).truth(
+        "users"
+    )
+
+
 def test_world_sizes_are_options() -> None:
     box = LitmosSandbox(
         users=30,

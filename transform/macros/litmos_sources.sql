@@ -92,7 +92,9 @@
     have. An account that has not loaded the table adds no rows when `columns` are
     given (raw column name -> string, int, bool, timestamp: the opt-in fan-outs), and
     when none of them has it the result is an empty relation of those columns. Without
-    `columns` an absent table is read all the same, and the warehouse says it is missing. -#}
+    `columns` an absent table is an error: the warehouse's own when no account has it
+    (as a model reading a table not loaded yet always failed), a clear one naming the
+    accounts that lack it when others have it. -#}
 {% macro litmos_source(table, columns=none) -%}
     {%- set accounts = litmos_accounts() -%}
     {%- do source('litmos', table) -%}  {#- the dependency, for dbt's lineage -#}
@@ -132,6 +134,14 @@
             {%- do typed.update({name | lower: litmos_type(kind)}) -%}
         {%- endif -%}
     {%- endfor -%}
+
+    {%- set missing = parts | selectattr('columns', 'none') | map(attribute='label') | list -%}
+    {%- if missing and missing | length < parts | length -%}
+        {{ exceptions.raise_compiler_error(
+            'litmos_source: ' ~ table ~ ' is not loaded for ' ~ missing | join(', ')
+            ~ ' (litmos_schemas): load that account first, or leave it out of litmos_schemas'
+        ) }}
+    {%- endif -%}
 
     {%- if parts | length == 0 -%}
         (
