@@ -41,7 +41,11 @@ MARTS = (
     "course_completions_by_month",
     "learning_path_progress",
     "ilt_session_attendance",
+    "team_course_compliance_daily",
+    "compliance_by_month",
 )
+#: How far back the demo's line from the history looks (docs/dbt.md, "Compliance over time").
+HISTORY_LOOK_BACK_DAYS = 90
 #: Opt-in fan-outs the demo adds to meltano.yml's selection: ilt_session_attendance counts
 #: registrations and attendance from them (one request per session each).
 ILT_FAN_OUTS = ["ilt_rollcall.*", "ilt_attendance.*"]
@@ -78,8 +82,42 @@ def selection() -> list[str]:
     return [*extractor["select"], *ILT_FAN_OUTS, *COURSE_FIELD_VALUES]
 
 
-def answers(database: Path) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int]:
-    """The marts' rows, the five teams with most overdue assignments, learners expiring."""
+def history_line(con: duckdb.DuckDBPyConnection) -> tuple[float | None, float | None]:
+    """The compliant share (%) of the five largest teams, some days ago and today.
+
+    Largest by learners assigned today; from team_course_compliance_daily.
+    """
+    return con.execute(
+        f"""
+        with daily as (select * from {MARTS_SCHEMA}.team_course_compliance_daily),
+        today as (select max(calendar_date) as day from daily),
+        largest as (
+            select source_relation, team_id from daily, today
+            where calendar_date = today.day
+            group by source_relation, team_id
+            order by sum(learners_assigned) desc, team_id limit 5
+        )
+        select
+            round(100.0 * sum(case when calendar_date = today.day - {HISTORY_LOOK_BACK_DAYS}
+                then learners_compliant end)
+                / sum(case when calendar_date = today.day - {HISTORY_LOOK_BACK_DAYS}
+                then learners_assigned end), 1),
+            round(100.0 * sum(case when calendar_date = today.day then learners_compliant end)
+                / sum(case when calendar_date = today.day then learners_assigned end), 1)
+        from daily
+        inner join largest using (source_relation, team_id)
+        cross join today
+        """  # noqa: S608
+    ).fetchone()
+
+
+def answers(
+    database: Path,
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int, tuple[float | None, float | None]]:
+    """The marts' rows, the five teams with most overdue assignments, learners expiring.
+
+    And the compliant share of the five largest teams 90 days ago and today.
+    """
     with duckdb.connect(str(database), read_only=True) as con:
         counts = [
             (mart, con.execute(f"select count(*) from {MARTS_SCHEMA}.{mart}").fetchone()[0])  # noqa: S608
@@ -94,7 +132,8 @@ def answers(database: Path) -> tuple[list[tuple[str, int]], list[tuple[str, int]
             f"select count(distinct user_id) from {MARTS_SCHEMA}.learner_course_assignments"  # noqa: S608
             " where status = 'expiring' and is_user_active"
         ).fetchone()
-    return counts, overdue, expiring
+        then_and_now = history_line(con)
+    return counts, overdue, expiring, then_and_now
 
 
 def main() -> None:
@@ -145,7 +184,7 @@ def main() -> None:
         f"Requests to Litmos this run: {len(requests):,} ({rows:,} rows read;"
         f" {windows:,} of them 7-day windows of the /org/* streams)"
     )
-    counts, overdue, expiring = answers(database)
+    counts, overdue, expiring, (then, now) = answers(database)
     print(f"\ndbt models (transform/, docs/dbt.md) built and tested in {modelled:.0f} s:")
     print(f"  {'mart (schema ' + MARTS_SCHEMA + ')':<38}{'rows':>8}")
     for mart, count in counts:
@@ -154,6 +193,10 @@ def main() -> None:
     for team, count in overdue:
         print(f"  {team:<38}{count:>8,}")
     print(f"Learners whose compliance ends within the next 30 days: {expiring:,}")
+    print(
+        f"Compliant share of the five largest teams: {then}% {HISTORY_LOOK_BACK_DAYS} days ago,"
+        f" {now}% today (team_course_compliance_daily)"
+    )
     print(
         "Bookmarks kept by Meltano: run it again for an incremental run (about one request"
         " per stream, and one per session for each ILT fan-out)."

@@ -1,8 +1,9 @@
 """The world's state and the helpers every generator and mutation shares.
 
 :class:`WorldBase` holds the tables, the id generator and the row builder; the
-generators (``gen_people.py``, ``gen_catalog.py``, ``gen_ilt.py``, ``gen_org.py``), the
-mutations (``mutations.py``) and the reads (``world.py``) build on it.
+generators (``gen_people.py``, ``gen_catalog.py``, ``gen_ilt.py``, ``gen_org.py``,
+``gen_history.py``), the mutations (``mutations.py``) and the reads (``world.py``) build
+on it.
 """
 
 from __future__ import annotations

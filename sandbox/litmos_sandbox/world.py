@@ -22,6 +22,7 @@ from litmos_sandbox import spec as S  # noqa: N812
 from litmos_sandbox.base import ACCOUNT_START, LOGIN_URL
 from litmos_sandbox.data import to_ms
 from litmos_sandbox.gen_catalog import CatalogGenerator
+from litmos_sandbox.gen_history import HistoryGenerator
 from litmos_sandbox.gen_ilt import IltGenerator
 from litmos_sandbox.gen_org import OrgGenerator
 from litmos_sandbox.gen_people import PeopleGenerator
@@ -75,7 +76,9 @@ class Sizes:
         return Sizes(self.users, self.teams, n_courses, max(self.learning_paths, 4), cr, mr, lg)
 
 
-class World(PeopleGenerator, CatalogGenerator, IltGenerator, OrgGenerator, Mutations):
+class World(
+    PeopleGenerator, CatalogGenerator, IltGenerator, OrgGenerator, HistoryGenerator, Mutations
+):
     """Every table of one account: its generation, reads and mutations."""
 
     @classmethod
@@ -112,6 +115,7 @@ class World(PeopleGenerator, CatalogGenerator, IltGenerator, OrgGenerator, Mutat
         w._gen_badges(rng)
         w._gen_org(rng, sz, anchor_ms)
         w._shape_compliance(random.Random(f"litmos-compliance-{seed}"), anchor_ms)
+        w._gen_team_moves(random.Random(f"litmos-history-{seed}"), anchor_ms)
         w._gen_course_custom_fields(random.Random(f"litmos-custom-fields-{seed}"))
         return w
 
