@@ -152,6 +152,10 @@ def main() -> None:
         "TAP_LITMOS_MAX_REQUESTS_PER_MINUTE": "0",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "MELTANO_ENVIRONMENT": "dev",
+        # The bookmarks live beside the warehouse they describe: deleting output/ starts
+        # the demo over (kept in .meltano/, they would make the next run an incremental one
+        # into an empty warehouse).
+        "MELTANO_STATE_BACKEND_URI": (OUTPUT / "state").as_uri(),
         "TAP_LITMOS__SELECT": json.dumps(selection()),
     }
     try:
@@ -198,8 +202,8 @@ def main() -> None:
         f" {now}% today (team_course_compliance_daily)"
     )
     print(
-        "Bookmarks kept by Meltano: run it again for an incremental run (about one request"
-        " per stream, and one per session for each ILT fan-out)."
+        f"Bookmarks kept in {(OUTPUT / 'state').relative_to(ROOT)}: run it again for an"
+        " incremental run (about one request per stream, and one per session for each ILT fan-out)."
         f" Logs: {log.relative_to(ROOT)}"
     )
 
