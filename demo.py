@@ -179,9 +179,9 @@ def main() -> None:
         f"\nLoaded into {database.relative_to(ROOT)} (schema litmos) in {loaded:.0f} s"
         f" ({time.perf_counter() - started:.0f} s in all):"
     )
-    print(f"  {'stream':<24}{'rows in table':>14}")
+    print(f"  {'stream':<28}{'rows in table':>14}")
     for table, count in summary(database):
-        print(f"  {table:<24}{count:>14,}")
+        print(f"  {table:<28}{count:>14,}")
     rows = sum(r["rows"] for r in requests)
     windows = sum("/org/" in r["path"] for r in requests)
     print(
