@@ -131,14 +131,19 @@
 {%- endmacro %}
 
 {#- The pre-hook of an incremental run: delete the days it rebuilds, and the days that
-    have left the window (older than its first day). -#}
+    have left the window (older than its first day, as int_litmos__history_days counts
+    them: an ephemeral model cannot be read from a hook). -#}
 {% macro litmos_history_delete_rebuilt_days() -%}
     {%- if execute and is_incremental() -%}
         {%- set rebuild_from = litmos_history_rebuild_from() -%}
         delete from {{ this }}
         {%- if rebuild_from %}
         where calendar_date >= cast('{{ rebuild_from }}' as date)
-            or calendar_date < (select min(calendar_date) from {{ ref('int_litmos__history_days') }})
+            or calendar_date < cast({{ dbt.dateadd(
+                'day',
+                '-1 * (' ~ var('litmos_history_days') ~ ' - 1)',
+                'cast(' ~ litmos_as_of() ~ ' as date)'
+            ) }} as date)
         {%- endif %}
     {%- endif -%}
 {%- endmacro %}
