@@ -3,25 +3,18 @@
     `litmos_history_rebuild_from()` on and keeps the older ones of the window; the rule
     that makes it equal a full rebuild is written there. -#}
 
-{#- The raw streams whose rows carry the history's events: per stream its keys, the
-    columns the history reads (a new version equal to an older one in these changes
-    nothing), and the dates from which a version can change the figures. -#}
+{#- The raw streams whose rows carry the history's events, each with its keys and the
+    column its staging model picks the latest version by. -#}
 {% macro litmos_history_event_streams() -%}
-    {%- set link_columns = ['Active', 'CreatedDate', 'UpdatedDate'] -%}
-    {%- set link_dates = ['CreatedDate', 'UpdatedDate'] -%}
     {{ return([
-        {'stream': 'achievements', 'keys': ['AchievementId'],
-         'columns': ['UserId', 'CourseId', 'AchievementDate', 'CompliantTillDate'],
-         'dates': ['AchievementDate']},
-        {'stream': 'course_results', 'keys': ['UserId', 'Id'],
-         'columns': ['Active', 'Completed', 'CompletedDate', 'UpdatedDate', 'DueDate', 'CompliantTillDate'],
-         'dates': ['CompletedDate', 'UpdatedDate', 'DueDate', 'CompliantTillDate']},
-        {'stream': 'user_courses', 'keys': ['UserId', 'Id'], 'columns': link_columns, 'dates': link_dates},
-        {'stream': 'user_learning_paths', 'keys': ['LearningPathId', 'Id'], 'columns': link_columns, 'dates': link_dates},
-        {'stream': 'team_users', 'keys': ['TeamId', 'Id'], 'columns': link_columns, 'dates': link_dates},
-        {'stream': 'team_courses', 'keys': ['TeamId', 'Id'], 'columns': link_columns, 'dates': link_dates},
-        {'stream': 'team_learning_paths', 'keys': ['TeamId', 'Id'], 'columns': link_columns, 'dates': link_dates},
-        {'stream': 'learning_path_courses', 'keys': ['LearningPathId', 'Id'], 'columns': link_columns, 'dates': link_dates},
+        {'stream': 'achievements', 'keys': ['AchievementId'], 'order_by': 'AchievementDate'},
+        {'stream': 'course_results', 'keys': ['UserId', 'Id'], 'order_by': 'UpdatedDate'},
+        {'stream': 'user_courses', 'keys': ['UserId', 'Id'], 'order_by': 'UpdatedDate'},
+        {'stream': 'user_learning_paths', 'keys': ['LearningPathId', 'Id'], 'order_by': 'UpdatedDate'},
+        {'stream': 'team_users', 'keys': ['TeamId', 'Id'], 'order_by': 'UpdatedDate'},
+        {'stream': 'team_courses', 'keys': ['TeamId', 'Id'], 'order_by': 'UpdatedDate'},
+        {'stream': 'team_learning_paths', 'keys': ['TeamId', 'Id'], 'order_by': 'UpdatedDate'},
+        {'stream': 'learning_path_courses', 'keys': ['LearningPathId', 'Id'], 'order_by': 'UpdatedDate'},
     ]) }}
 {%- endmacro %}
 
@@ -53,51 +46,160 @@
     )
 {%- endmacro %}
 
-{#- The earliest day an event stream's rows extracted after `since` can change: for each
-    key with a new version that differs from every older one in the history's columns,
-    the earliest date of any of its versions (the old one's effects end, the new one's
-    begin); for a changed course result, also the learner's achievements of the course
-    (they count only while the result exists and is active). One day earlier again, as
-    an event at midnight shows on the day before. -#}
+{#- A raw column of the version `alias`, typed. -#}
+{% macro litmos_history_ts(alias, name) -%}
+    {{ return(adapter.dispatch('litmos_utc', 'litmos')(alias ~ '.' ~ litmos_column(name))) }}
+{%- endmacro %}
+
+{% macro litmos_history_bool(alias, name) -%}
+    cast({{ alias }}.{{ litmos_column(name) }} as boolean)
+{%- endmacro %}
+
+{#- The dates from which a key's change can change the figures, as (condition, date)
+    pairs over its latest version before the build (`o`, absent: all nulls) and its
+    latest version since (`n`); the earliest date whose condition holds counts. -#}
+{% macro litmos_history_change_dates(stream, since) -%}
+    {%- set ts = litmos_history_ts -%}
+    {%- set new_key = 'o.litmos_version_rank is null' -%}
+    {%- if stream == 'achievements' -%}
+        {%- set changed -%}
+            ({{ new_key }}
+            or {{ ts('o', 'AchievementDate') }} is distinct from {{ ts('n', 'AchievementDate') }}
+            or {{ ts('o', 'CompliantTillDate') }} is distinct from {{ ts('n', 'CompliantTillDate') }}
+            or o.{{ litmos_column('UserId') }} is distinct from n.{{ litmos_column('UserId') }}
+            or o.{{ litmos_column('CourseId') }} is distinct from n.{{ litmos_column('CourseId') }})
+        {%- endset -%}
+        {{ return([(changed, ts('o', 'AchievementDate')), (changed, ts('n', 'AchievementDate'))]) }}
+    {%- elif stream == 'course_results' -%}
+        {%- set since_o -%}
+            case when {{ litmos_history_bool('o', 'Completed') }}
+                then coalesce({{ ts('o', 'CompletedDate') }}, {{ ts('o', 'UpdatedDate') }})
+                else {{ ts('o', 'UpdatedDate') }} end
+        {%- endset -%}
+        {%- set since_n -%}
+            case when {{ litmos_history_bool('n', 'Completed') }}
+                then coalesce({{ ts('n', 'CompletedDate') }}, {{ ts('n', 'UpdatedDate') }})
+                else {{ ts('n', 'UpdatedDate') }} end
+        {%- endset -%}
+        {#- A result new or (de)activated: its due date and result, and the learner's
+            achievements of the course, which count only while an active result exists. -#}
+        {%- set whole -%}
+            ({{ new_key }}
+            or {{ litmos_history_bool('o', 'Active') }} is distinct from {{ litmos_history_bool('n', 'Active') }})
+        {%- endset -%}
+        {%- set state -%}
+            ({{ since_o }} is distinct from {{ since_n }}
+            or {{ litmos_history_bool('o', 'Completed') }} is distinct from {{ litmos_history_bool('n', 'Completed') }}
+            or {{ ts('o', 'CompliantTillDate') }} is distinct from {{ ts('n', 'CompliantTillDate') }})
+        {%- endset -%}
+        {%- set due -%}
+            ({{ ts('o', 'DueDate') }} is distinct from {{ ts('n', 'DueDate') }})
+        {%- endset -%}
+        {%- set first_achievement -%}
+            (select min({{ ts('a', 'AchievementDate') }})
+            from (select * from {{ litmos_source('achievements') }}) as a
+            where a.source_relation = n.source_relation
+                and a.{{ litmos_column('UserId') }} = n.{{ litmos_column('UserId') }}
+                and a.{{ litmos_column('CourseId') }} = n.{{ litmos_column('Id') }})
+        {%- endset -%}
+        {{ return([
+            (whole, since_n), (whole, ts('n', 'DueDate')), (whole, first_achievement),
+            (whole, since_o), (whole, ts('o', 'DueDate')),
+            (state, since_o), (state, since_n),
+            (due, ts('o', 'DueDate')), (due, ts('n', 'DueDate')),
+        ]) }}
+    {%- else -%}
+        {#- A link holds from its CreatedDate until the UpdatedDate of an inactive version. -#}
+        {%- set end_o -%}
+            case when not {{ litmos_history_bool('o', 'Active') }} then {{ ts('o', 'UpdatedDate') }} end
+        {%- endset -%}
+        {%- set end_n -%}
+            case when not {{ litmos_history_bool('n', 'Active') }} then {{ ts('n', 'UpdatedDate') }} end
+        {%- endset -%}
+        {%- set start -%}
+            (not ({{ new_key }}) and {{ ts('o', 'CreatedDate') }} is distinct from {{ ts('n', 'CreatedDate') }})
+        {%- endset -%}
+        {%- set ends -%}
+            (not ({{ new_key }}) and {{ end_o }} is distinct from {{ end_n }})
+        {%- endset -%}
+        {#- No version before (new, or an upserting loader kept only the latest): a link
+            made more than a day before the last build was loaded by it (links are
+            stamped when made and changed), active unless its removal is that old too;
+            so a removal since counts from its UpdatedDate, a link made active again
+            from its creation (its old end is gone), a recent link from its creation. -#}
+        {%- set seen = dbt.dateadd('day', '-1', since) -%}
+        {%- set recent -%}
+            ({{ new_key }} and {{ ts('n', 'CreatedDate') }} > {{ seen }})
+        {%- endset -%}
+        {%- set removed_since -%}
+            ({{ new_key }} and {{ ts('n', 'CreatedDate') }} <= {{ seen }}
+                and {{ ts('n', 'UpdatedDate') }} > {{ seen }}
+                and not {{ litmos_history_bool('n', 'Active') }})
+        {%- endset -%}
+        {%- set active_again -%}
+            ({{ new_key }} and {{ ts('n', 'CreatedDate') }} <= {{ seen }}
+                and {{ ts('n', 'UpdatedDate') }} > {{ seen }}
+                and {{ litmos_history_bool('n', 'Active') }})
+        {%- endset -%}
+        {{ return([
+            (start, ts('o', 'CreatedDate')), (start, ts('n', 'CreatedDate')),
+            (ends, end_o), (ends, end_n),
+            (recent, ts('n', 'CreatedDate')),
+            (removed_since, ts('n', 'UpdatedDate')),
+            (active_again, ts('n', 'CreatedDate')),
+        ]) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The latest version of each key of `stream` extracted after (`newer`) or up to `since`,
+    ranked as its staging model ranks them. -#}
+{% macro litmos_history_latest_versions(spec, since, newer) -%}
+    select * from (
+        select
+            versions.*,
+            row_number() over (
+                partition by source_relation
+                {%- for key in spec['keys'] %}, {{ litmos_column(key) }}{% endfor %}
+                order by {{ litmos_column(spec.order_by) }} desc nulls last,
+                    {{ litmos_column('_sdc_extracted_at') }} desc nulls last
+            ) as litmos_version_rank
+        from (select * from {{ litmos_source(spec.stream) }}) as versions
+        where {{ litmos_column('_sdc_extracted_at') }} {{ '>' if newer else '<=' }} {{ since }}
+    ) as ranked
+    where litmos_version_rank = 1
+{%- endmacro %}
+
+{#- The earliest day the rows extracted after `since` (an SQL expression) can change:
+    per key with a version since, compared with its latest version before, the earliest
+    date from which the difference shows (litmos_history_change_dates); a version equal
+    to the one before (a snapshot extracted again) changes nothing. One day earlier
+    again, as an event at midnight shows on the day before; the caller takes that day. -#}
 {% macro litmos_history_changed_since_sql(since) -%}
     {%- set streams = litmos_history_event_streams() -%}
+    with
+    {%- for spec in streams %}
+    changes_{{ spec.stream }} as (
+        select
+        {%- for condition, date in litmos_history_change_dates(spec.stream, since) %}
+            case when {{ condition }} then cast({{ date }} as date) end as changed_{{ loop.index }}
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+        from ({{ litmos_history_latest_versions(spec, since, true) }}) as n
+        left join ({{ litmos_history_latest_versions(spec, since, false) }}) as o
+            on o.source_relation = n.source_relation
+            {%- for key in spec['keys'] %}
+            and o.{{ litmos_column(key) }} = n.{{ litmos_column(key) }}
+            {%- endfor %}
+    ){% if not loop.last %},{% endif %}
+    {%- endfor %}
     select min(event_date) as changed_from from (
     {%- for spec in streams %}
-        {%- set raw = 'raw_' ~ spec.stream -%}
-        {%- set new = 'new_' ~ spec.stream -%}
-        {%- set old = 'old_' ~ spec.stream -%}
-        {%- for date in spec.dates %}
-        select cast({{ litmos_timestamp(date) }} as date) as event_date
-        from (select * from {{ litmos_source(spec.stream) }}) as {{ raw }}
-        where exists (
-            select 1 from (select * from {{ litmos_source(spec.stream) }}) as {{ new }}
-            where {{ new }}.{{ litmos_column('_sdc_extracted_at') }} > {{ since }}
-            {%- for key in spec['keys'] %}
-                and {{ new }}.{{ litmos_column(key) }} = {{ raw }}.{{ litmos_column(key) }}
-            {%- endfor %}
-                and {{ new }}.source_relation = {{ raw }}.source_relation
-                and not exists (
-                    select 1 from (select * from {{ litmos_source(spec.stream) }}) as {{ old }}
-                    where {{ old }}.{{ litmos_column('_sdc_extracted_at') }} <= {{ since }}
-                        and {{ old }}.source_relation = {{ new }}.source_relation
-                    {%- for column in spec['keys'] + spec['columns'] %}
-                        and {{ old }}.{{ litmos_column(column) }} is not distinct from {{ new }}.{{ litmos_column(column) }}
-                    {%- endfor %}
-                )
-        )
-        union all
+        {%- set outer_last = loop.last %}
+        {%- for pair in litmos_history_change_dates(spec.stream, since) %}
+        select changed_{{ loop.index }} as event_date from changes_{{ spec.stream }}
+        {% if not (loop.last and outer_last) %}union all{% endif %}
         {%- endfor %}
     {%- endfor %}
-        select cast(achievements.achieved_at as date)
-        from {{ ref('stg_litmos__achievements') }} as achievements
-        inner join (
-            select source_relation, {{ litmos_string('UserId') }} as user_id, {{ litmos_string('Id') }} as course_id
-            from (select * from {{ litmos_source('course_results') }}) as results_raw
-            where {{ litmos_column('_sdc_extracted_at') }} > {{ since }}
-        ) as new_results
-            on achievements.source_relation = new_results.source_relation
-            and achievements.user_id = new_results.user_id
-            and achievements.course_or_learning_path_id = new_results.course_id
     ) as event_dates
 {%- endmacro %}
 
