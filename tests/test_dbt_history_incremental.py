@@ -1,12 +1,14 @@
-"""The daily history mart built incrementally equals a full rebuild and the truth (DuckDB).
+"""The daily history mart built incrementally equals a full rebuild and the truth.
 
-One sandbox account loaded through Meltano into DuckDB and built (`litmos_as_of` unset:
-judged now, as a scheduled pipeline runs); then Litmos changes (an achievement dated
-weeks back, an assignment removed, one made, an overdue course completed), the tap loads
-incrementally and dbt builds incrementally. Every row of `team_course_compliance_daily`
-is compared with tests/helpers/history_reference.py and with a `--full-refresh` build of
-the same data, and the incremental run is shown to have rebuilt only the days from the
-late achievement on (each row says what it was built from: `built_from_extracted_at`).
+One sandbox account loaded through Meltano into DuckDB (an upserting loader), and into a
+real PostgreSQL (the `append-only` environment: every version kept), and built
+(`litmos_as_of` unset: judged now, as a scheduled pipeline runs); then Litmos changes (an
+achievement dated weeks back, an assignment removed, one made, an overdue course
+completed), the tap loads incrementally and dbt builds incrementally. Every row of
+`team_course_compliance_daily` is compared with tests/helpers/history_reference.py and
+with a `--full-refresh` build of the same data, and the incremental run is shown to have
+rebuilt only the days from the earliest change on (each row says what it was built from:
+`built_from_extracted_at`).
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ import json
 import typing as t
 
 import duckdb
+import psycopg
 import pytest
+from psycopg import sql
 
 from litmos_sandbox import LitmosSandbox
 from tests.helpers import history_reference as history
 from tests.helpers import marts_reference as reference
+from tests.helpers import servers
 from tests.helpers.expect import API_KEY
-from tests.helpers.meltano import meltano_cli, meltano_env
+from tests.helpers.meltano import meltano_cli, meltano_env, target_postgres_env
 from tests.test_dbt import default_selection, differences
 from tests.test_dbt_history import BOOKKEEPING, MARTS_SCHEMA, START, START_DATE
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.platform
@@ -35,6 +41,8 @@ pytestmark = pytest.mark.platform
 MART = "team_course_compliance_daily"
 KEYS = history.KEYS[MART]
 LATE_BY = dt.timedelta(days=40)
+WAREHOUSES = ("duckdb", "postgres")
+DATABASE = "history_incremental"
 
 
 @dataclasses.dataclass
@@ -60,14 +68,23 @@ class Scenario:
     earliest_change: dt.date
 
 
-def read_mart(path: Path) -> tuple[dict[tuple, dict], dt.datetime]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        cursor = con.execute(f"select * from {MARTS_SCHEMA}.{MART}")  # noqa: S608
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+def keyed(rows: list[dict]) -> tuple[dict[tuple, dict], dt.datetime]:
     table = {tuple(r[k] for k in KEYS): r for r in rows}
     assert len(table) == len(rows), f"{MART}: a key appears twice"
     return table, max(r["judged_at"] for r in rows)
+
+
+def read_duckdb(path: Path) -> tuple[dict[tuple, dict], dt.datetime]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        cursor = con.execute(f"select * from {MARTS_SCHEMA}.{MART}")  # noqa: S608
+        names = [d[0] for d in cursor.description]
+        return keyed([dict(zip(names, r)) for r in cursor.fetchall()])
+
+
+def read_postgres(url: str) -> tuple[dict[tuple, dict], dt.datetime]:
+    with psycopg.connect(url) as con, con.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        query = sql.SQL("select * from {}").format(sql.Identifier(MARTS_SCHEMA, MART))
+        return keyed(cur.execute(query).fetchall())
 
 
 def naive(value: dt.datetime) -> dt.datetime:
@@ -143,13 +160,43 @@ def change_litmos(sandbox: LitmosSandbox) -> tuple[dt.date, dt.date]:
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
-    tmp = tmp_path_factory.mktemp("dbt-history-incremental")
+def postgres() -> Iterator[servers.Server]:
+    yield from servers.pytest_server(servers.postgres_server)
+
+
+@pytest.fixture(scope="module", params=WAREHOUSES)
+def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    warehouse = request.param
+    tmp = tmp_path_factory.mktemp(f"dbt-history-incremental-{warehouse}")
     duckdb_file = tmp / "warehouse.duckdb"
-    target = tmp / "dbt-duckdb"
+    target = tmp / f"dbt-{warehouse}"
     variables = json.dumps(
         {"litmos_history_days": history.HISTORY_DAYS, "litmos_expiring_days": history.EXPIRING_DAYS}
     )
+    if warehouse == "duckdb":
+        loader: dict[str, str] = {
+            "TARGET_DUCKDB_FILEPATH": str(duckdb_file),
+            "DBT_DUCKDB_PATH": str(duckdb_file),
+        }
+
+        def read() -> tuple[dict[tuple, dict], dt.datetime]:
+            return read_duckdb(duckdb_file)
+    else:
+        server = request.getfixturevalue("postgres")
+        with psycopg.connect(server.url, autocommit=True) as con:
+            con.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
+        url = f"postgresql://{servers.POSTGRES_USER}@{server.host}:{server.port}/{DATABASE}"
+        # Append-only: every version of a row kept, so a change is compared with the
+        # version before it.
+        loader = {
+            "MELTANO_ENVIRONMENT": "append-only",
+            **target_postgres_env(server, DATABASE),
+        }
+
+        def read() -> tuple[dict[tuple, dict], dt.datetime]:
+            return read_postgres(url)
+
+    upper = warehouse.upper()
     with LitmosSandbox(seed=5, users=40, achievements=600, api_key=API_KEY) as sandbox:
         meltano = meltano_cli(
             meltano_env(
@@ -159,24 +206,22 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
                 TAP_LITMOS_START_DATE=START_DATE.isoformat(),
                 TAP_LITMOS_MAX_REQUESTS_PER_MINUTE="0",
                 TAP_LITMOS__SELECT=json.dumps(default_selection()),
-                TARGET_DUCKDB_FILEPATH=str(duckdb_file),
-                DBT_DUCKDB_PATH=str(duckdb_file),
-                DBT_DUCKDB_TARGET_PATH=str(target),
-                DBT_DUCKDB_LOG_PATH=str(target),
+                **loader,
+                **{f"DBT_{upper}_TARGET_PATH": str(target), f"DBT_{upper}_LOG_PATH": str(target)},
             )
         )
         meltano("install")
 
         def build(*options: str) -> Build:
-            meltano("invoke", "dbt-duckdb", "build", "--vars", variables, *options)
-            rows, as_of = read_mart(duckdb_file)
+            meltano("invoke", f"dbt-{warehouse}", "build", "--vars", variables, *options)
+            rows, as_of = read()
             loaded = reference.Loaded.from_sandbox(sandbox, START, ilt_fan_outs=False)
             return Build(rows, as_of, history.team_course_compliance_daily(loaded, as_of))
 
-        meltano("run", "tap-litmos", "target-duckdb")
+        meltano("run", "tap-litmos", f"target-{warehouse}")
         first = build()
         late_day, earliest_change = change_litmos(sandbox)
-        meltano("run", "tap-litmos", "target-duckdb")
+        meltano("run", "tap-litmos", f"target-{warehouse}")
         incremental = build()
         full_refresh = build("--full-refresh")
     return Scenario(first, incremental, full_refresh, late_day, earliest_change)
