@@ -71,7 +71,12 @@ class Scenario:
     renewed_at: dt.datetime
 
 
+#: The daily mart's bookkeeping for incremental runs (what a day was built from), not figures.
+BOOKKEEPING = ("built_from_extracted_at", "built_with")
+
+
 def keyed(mart: str, rows: list[dict], keys: tuple[str, ...]) -> reference.Mart:
+    rows = [{c: v for c, v in row.items() if c not in BOOKKEEPING} for row in rows]
     table = {tuple(row[k] for k in keys): row for row in rows}
     assert len(table) == len(rows), f"{mart}: a key appears twice"
     return table

@@ -18,7 +18,21 @@
 -- the days. The work grows with the events, not with learners x days. The steps read
 -- more than once are materialized (each warehouse would otherwise compute them anew).
 
-{{ config(pre_hook="{{ litmos_history_planner_hint() }}") }}
+-- Incremental: a run rebuilds only the days from the first one its new rows can change
+-- (transform/macros/litmos_history_incremental.sql; docs/dbt.md, "Incremental builds");
+-- `--full-refresh` rebuilds the window.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=[
+        "{{ litmos_history_planner_hint() }}",
+        "{{ litmos_history_delete_rebuilt_days() }}",
+    ],
+) }}
+
+{%- set rebuild_from = litmos_history_rebuild_from() %}
 
 with days as (
     select calendar_date, judged_at from {{ ref('int_litmos__history_days') }}
@@ -27,6 +41,13 @@ with days as (
 window_bounds as (
     select min(calendar_date) as first_date, max(calendar_date) as last_date, max(judged_at) as as_of
     from days
+),
+
+build as (
+    -- What this build is built from: it decides what the next incremental run rebuilds.
+    select
+        {{ litmos_history_extracted_at() }} as built_from_extracted_at,
+        {{ litmos_history_built_with() }} as built_with
 ),
 
 memberships as materialized (
@@ -362,9 +383,12 @@ select
     running.learners_expiring,
     running.learners_expired,
     {{ litmos_round('1.0 * running.learners_compliant / running.learners_assigned', 4) }}
-        as compliant_share
+        as compliant_share,
+    build.built_from_extracted_at,
+    build.built_with
 from running
 cross join window_bounds
+cross join build
 inner join days
     on days.calendar_date >= running.from_date
     and days.calendar_date < coalesce(
@@ -377,3 +401,6 @@ inner join {{ ref('stg_litmos__courses') }} as courses
     on running.source_relation = courses.source_relation
     and running.course_id = courses.course_id
 where running.learners_assigned > 0
+{%- if rebuild_from %}
+    and days.calendar_date >= cast('{{ rebuild_from }}' as date)
+{%- endif %}
