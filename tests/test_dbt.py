@@ -333,19 +333,6 @@ def change_litmos(sandbox: LitmosSandbox, before: dict[str, reference.Mart]) -> 
 # --- Every row of every mart ---------------------------------------------------------------
 
 
-def differences(got: reference.Mart, want: reference.Mart) -> list[str]:
-    lines = [f"missing {k}" for k in sorted(set(want) - set(got), key=str)[:5]]
-    lines += [f"unexpected {k}" for k in sorted(set(got) - set(want), key=str)[:5]]
-    for key in sorted(set(got) & set(want), key=str):
-        wrong = {c: (got[key].get(c), v) for c, v in want[key].items() if got[key].get(c) != v}
-        extra = set(got[key]) - set(want[key])
-        if wrong or extra:
-            lines.append(f"{key}: (got, want) {wrong}, columns not expected {sorted(extra)}")
-        if len(lines) > 12:
-            break
-    return lines
-
-
 @pytest.mark.parametrize("load", LOADS)
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
 @pytest.mark.parametrize("mart", MARTS)
@@ -355,8 +342,8 @@ def test_every_row_of_the_mart_is_the_truth(
     run = scenario.loads[warehouse, load]
     expected = run.expected[mart]
     assert expected, f"{mart}: the reference has no rows to compare with"
-    assert not differences(run.marts[mart], expected), "\n".join(
-        differences(run.marts[mart], expected)
+    assert not reference.differences(run.marts[mart], expected), "\n".join(
+        reference.differences(run.marts[mart], expected)
     )
 
 

@@ -515,19 +515,6 @@ def expected_marts(scenario: Scenario, load: str, warehouse: str) -> dict[str, R
     return marts
 
 
-def difference(got: Rows, want: Rows) -> list[str]:
-    lines = [f"missing {k}" for k in sorted(set(want) - set(got), key=str)[:5]]
-    lines += [f"unexpected {k}" for k in sorted(set(got) - set(want), key=str)[:5]]
-    for key in sorted(set(got) & set(want), key=str):
-        wrong = {c: (got[key].get(c), v) for c, v in want[key].items() if got[key].get(c) != v}
-        extra = set(got[key]) - set(want[key])
-        if wrong or extra:
-            lines.append(f"{key}: (got, want) {wrong}, columns not expected {sorted(extra)}")
-        if len(lines) > 12:
-            break
-    return lines
-
-
 @pytest.mark.parametrize("load", ["first", "second"])
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
 def test_dbt_build_passed_every_model_and_test(
@@ -546,7 +533,7 @@ def test_every_staging_model_holds_each_accounts_rows(
     for account in ACCOUNTS:
         want |= staging_truth(account, scenario.loaded[account.name, load], model)
     got = scenario.builds[warehouse, load].staging[model]
-    assert not difference(got, want), "\n".join(difference(got, want))
+    assert not reference.differences(got, want), "\n".join(reference.differences(got, want))
     if model not in (
         "stg_litmos__user_badges",
         "stg_litmos__course_custom_field_values",
@@ -565,7 +552,7 @@ def test_every_mart_row_is_its_accounts_truth(
     want = expected_marts(scenario, load, warehouse)[mart]
     got = scenario.builds[warehouse, load].marts[mart]
     assert {k[0] for k in want} == {a.source_relation for a in ACCOUNTS}, mart
-    assert not difference(got, want), "\n".join(difference(got, want))
+    assert not reference.differences(got, want), "\n".join(reference.differences(got, want))
 
 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)

@@ -28,8 +28,9 @@ from tests.helpers import history_reference as history
 from tests.helpers import marts_reference as reference
 from tests.helpers import servers
 from tests.helpers.expect import API_KEY
+from tests.helpers.marts_reference import differences
 from tests.helpers.meltano import meltano_cli, meltano_env, target_postgres_env
-from tests.test_dbt import default_selection, differences
+from tests.test_dbt import default_selection
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

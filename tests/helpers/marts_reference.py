@@ -383,3 +383,17 @@ KEYS = {
 
 #: Each mart's primary key in a warehouse of several accounts: the account, then KEYS.
 ACCOUNT_KEYS = {mart: ("source_relation", *keys) for mart, keys in KEYS.items()}
+
+
+def differences(got: Mart, want: Mart) -> list[str]:
+    """The first differences between two marts' rows by key, for an assertion's message."""
+    lines = [f"missing {k}" for k in sorted(set(want) - set(got), key=str)[:5]]
+    lines += [f"unexpected {k}" for k in sorted(set(got) - set(want), key=str)[:5]]
+    for key in sorted(set(got) & set(want), key=str):
+        wrong = {c: (got[key].get(c), v) for c, v in want[key].items() if got[key].get(c) != v}
+        extra = set(got[key]) - set(want[key])
+        if wrong or extra:
+            lines.append(f"{key}: (got, want) {wrong}, columns not expected {sorted(extra)}")
+        if len(lines) > 12:
+            break
+    return lines
